@@ -1,0 +1,46 @@
+"""Emulator configuration: one immutable object built by the CLI or by tests."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+#: The template set shipped with the emulator.
+DEFAULT_TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+@dataclasses.dataclass(frozen=True)
+class StaticToken:
+    """A development bearer token standing for a user with the given groups."""
+
+    token: str
+    username: str
+    groups: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, spec: str) -> StaticToken:
+        """Parse ``TOKEN:username:group1,group2`` (the groups part is optional)."""
+        token, sep, rest = spec.partition(":")
+        username, _, groups = rest.partition(":")
+        if not token or not sep or not username:
+            raise ValueError(
+                f"invalid token spec {spec!r}: expected TOKEN:username[:group1,group2]"
+            )
+        return cls(token, username, tuple(group for group in groups.split(",") if group))
+
+
+@dataclasses.dataclass(frozen=True)
+class EmulatorConfig:
+    """Everything the running emulator needs to know."""
+
+    database_url: str = "sqlite:///janitor-emulator.sqlite3"
+    static_tokens: tuple[StaticToken, ...] = ()
+    #: OIDC issuer whose userinfo endpoint validates bearer tokens; None: only static tokens.
+    oidc_issuer_url: str | None = None
+    admin_group: str | None = None
+    qa_reviewer_group: str | None = None
+    #: None disables the template endpoints (503 ``templates``).
+    templates_dir: Path | None = DEFAULT_TEMPLATES_DIR
+    #: Timeout for calls to other services (identity provider), in seconds.
+    service_timeout: float = 10.0
+    version: str = "0.1.0"
