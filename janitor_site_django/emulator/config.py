@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+#: The other Janitor services the emulator plays itself, unless disabled.
+BUILTIN_SERVICES = ("runner", "publisher", "vcs")
+
 #: The template set shipped with the emulator.
 DEFAULT_TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -41,6 +44,8 @@ class EmulatorConfig:
     qa_reviewer_group: str | None = None
     #: None disables the template endpoints (503 ``templates``).
     templates_dir: Path | None = DEFAULT_TEMPLATES_DIR
+    #: Built-in services switched off, answering as "not configured" (503): runner, publisher, vcs.
+    disabled_services: frozenset[str] = frozenset()
     #: Timeout for calls to other services (identity provider), in seconds.
     service_timeout: float = 10.0
     version: str = "0.1.0"

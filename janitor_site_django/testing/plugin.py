@@ -1,3 +1,37 @@
-"""pytest plugin registered through the ``pytest11`` entry point."""
+"""pytest plugin registered through the ``pytest11`` entry point.
+
+Fixtures:
+
+* ``janitor_emulator`` (session): a live emulator seeded with the demo data set, on a free
+  loopback port, over a temporary SQLite file (or ``--janitor-emulator-database URL``). It has
+  ``.url``, ``.database_url`` and ``.tokens`` (``service``, ``admin``, ``qa``, ``user``).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from .emulator import EmulatorServer, start_emulator
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("janitor-site-django")
+    group.addoption(
+        "--janitor-emulator-database",
+        default=None,
+        help="database URL for the janitor_emulator fixture (default: a temporary SQLite file)",
+    )
+
+
+@pytest.fixture(scope="session")
+def janitor_emulator(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EmulatorServer]:
+    """A live Janitor site API v1 emulator with the demo data set."""
+    database_url = request.config.getoption("--janitor-emulator-database") or (
+        "sqlite:///" + str(tmp_path_factory.mktemp("janitor-emulator") / "emulator.sqlite3")
+    )
+    with start_emulator(database_url) as server:
+        yield server

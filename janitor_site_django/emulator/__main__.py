@@ -1,0 +1,7 @@
+"""``python -m janitor_site_django.emulator``."""
+
+from __future__ import annotations
+
+from .cli import main
+
+main()

@@ -1,0 +1,134 @@
+"""Command line of the emulator, shared by ``python -m`` and ``manage.py janitor_emulator``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import BUILTIN_SERVICES, DEFAULT_TEMPLATES_DIR, EmulatorConfig, StaticToken
+from . import demo
+
+logger = logging.getLogger("janitor_site_django.emulator")
+
+#: Servers must accept request targets of at least 16 KiB (§2.1); allow headers beside them.
+MAX_REQUEST_HEAD = 64 * 1024
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The emulator's options, on any argparse parser."""
+    parser.add_argument(
+        "--database",
+        default="sqlite:///janitor-emulator.sqlite3",
+        help="SQLAlchemy URL: sqlite:///PATH (default) or postgresql://…",
+    )
+    parser.add_argument(
+        "--seed",
+        choices=("demo", "none"),
+        default="none",
+        help="seed the demo data set when the database is empty",
+    )
+    parser.add_argument(
+        "--seed-size",
+        type=int,
+        metavar="RUNS",
+        help="seed a data set of this many runs when the database is empty",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--fd", type=int, help="serve on this already bound socket")
+    parser.add_argument(
+        "--token",
+        action="append",
+        default=[],
+        metavar="TOKEN:USER[:GROUPS]",
+        help="accept a static bearer token (repeatable)",
+    )
+    parser.add_argument(
+        "--demo-tokens",
+        action="store_true",
+        help="accept the public development tokens (service, admin, qa, user)",
+    )
+    parser.add_argument("--oidc-issuer", help="OIDC issuer URL whose userinfo validates tokens")
+    parser.add_argument("--admin-group", help="group granting the Admin role")
+    parser.add_argument("--qa-reviewer-group", help="group granting the QaReviewer role")
+    parser.add_argument(
+        "--templates",
+        type=Path,
+        default=DEFAULT_TEMPLATES_DIR,
+        help="template directory (default: the shipped set)",
+    )
+    parser.add_argument(
+        "--no-templates",
+        action="store_true",
+        help="serve no templates (template endpoints answer 503)",
+    )
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=BUILTIN_SERVICES,
+        help="switch off a built-in service: it answers 503 (repeatable)",
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
+    )
+
+
+def config_from(options: argparse.Namespace) -> EmulatorConfig:
+    tokens = [StaticToken.parse(spec) for spec in options.token]
+    admin_group, qa_group = options.admin_group, options.qa_reviewer_group
+    if options.demo_tokens:
+        tokens += demo.DEMO_TOKENS.values()
+        admin_group = admin_group or demo.ADMIN_GROUP
+        qa_group = qa_group or demo.QA_REVIEWER_GROUP
+    return EmulatorConfig(
+        database_url=options.database,
+        static_tokens=tuple(tokens),
+        oidc_issuer_url=options.oidc_issuer,
+        admin_group=admin_group,
+        qa_reviewer_group=qa_group,
+        templates_dir=None if options.no_templates else options.templates,
+        disabled_services=frozenset(options.without),
+    )
+
+
+def run(options: argparse.Namespace) -> None:
+    """Seed if asked, then serve until interrupted."""
+    import uvicorn
+
+    from . import schema, seed
+    from .app import create_app
+
+    logging.basicConfig(level=options.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    config = config_from(options)
+    engine = schema.create_engine(config.database_url)
+    schema.create_schema(engine)
+    runs = options.seed_size or (seed.DEMO_SIZE if options.seed == "demo" else None)
+    if runs is not None and seed.is_empty(engine):
+        started = time.perf_counter()
+        summary = seed.seed(engine, runs=runs)
+        logger.info("seeded %s in %.1f s", summary, time.perf_counter() - started)
+    server_options = dict(
+        log_level=options.log_level,
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
+        lifespan="on",
+    )
+    app = create_app(config, engine)
+    if options.fd is not None:
+        sock = socket.socket(fileno=options.fd)
+        uvicorn.Server(uvicorn.Config(app, **server_options)).run(sockets=[sock])
+    else:
+        uvicorn.run(app, host=options.host, port=options.port, **server_options)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m janitor_site_django.emulator",
+        description="The reference Janitor site API v1 server.",
+    )
+    add_arguments(parser)
+    run(parser.parse_args(argv))
