@@ -96,12 +96,22 @@ def config_from(options: argparse.Namespace) -> EmulatorConfig:
     )
 
 
+class EmulatorExtraMissing(ImportError):
+    """The ``emulator`` extra (Starlette, uvicorn, SQLAlchemy, MiniJinja) is not installed."""
+
+
 def run(options: argparse.Namespace) -> None:
     """Seed if asked, then serve until interrupted."""
-    import uvicorn
+    try:
+        import uvicorn
 
-    from . import schema, seed
-    from .app import create_app
+        from . import schema, seed
+        from .app import create_app
+    except ImportError as exc:
+        raise EmulatorExtraMissing(
+            f'The emulator needs its extra ({exc.name} is missing): '
+            'pip install "janitor-site-django[emulator]"'
+        ) from exc
 
     logging.basicConfig(level=options.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     config = config_from(options)

@@ -50,6 +50,8 @@ ENUMS: dict[str, tuple[str, ...]] = {
 
 #: Text in code point order on every backend.
 Text = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
+#: v1 integers are signed 64-bit; SQLite's autoincrement needs plain INTEGER.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 metadata = sa.MetaData()
 
@@ -160,7 +162,7 @@ merge_proposal = sa.Table(
 queue = sa.Table(
     "queue",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
     _text("bucket", nullable=False, server_default="default"),
     _text("codebase", nullable=False),
     _text("branch_url"),
@@ -201,7 +203,7 @@ publish_policy_rule = sa.Table(
 candidate = sa.Table(
     "candidate",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
     _text("codebase", nullable=False, index=True),
     _text("suite", nullable=False),
     _text("command", nullable=False),
@@ -249,7 +251,7 @@ active_run = sa.Table(
     "active_run",
     metadata,
     _text("run_id", primary_key=True),
-    sa.Column("queue_id", sa.Integer),
+    sa.Column("queue_id", sa.BigInteger),
     _text("codebase", nullable=False),
     _text("suite", nullable=False),
     _text("command"),

@@ -54,17 +54,18 @@ def start_emulator(
     database_url: str,
     *,
     seed: str = "demo",
+    port: int = 0,
     extra_args: Sequence[str] = (),
     startup_timeout: float = 120.0,
 ) -> EmulatorServer:
-    """Start ``python -m janitor_site_django.emulator`` on a free 127.0.0.1 port.
+    """Start ``python -m janitor_site_django.emulator`` on 127.0.0.1 (``port`` 0: a free one).
 
     The socket is bound here and handed to the child, so there is no port race. Returns once
     ``GET /api/health`` answers 200 (after seeding, which happens before serving).
     """
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
+    listener.bind(("127.0.0.1", port))
     listener.listen(128)
     port = listener.getsockname()[1]
     command = [

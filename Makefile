@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` and `make test`. Both set up .venv when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test bench lint install clean
+
+$(INSTALLED): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[emulator,dev]' -c constraints.txt
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+demo: $(INSTALLED)
+	mkdir -p data
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python example_project/demo.py
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/emulator_list.py
+	$(BIN)/python benchmarks/seed_time.py
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check janitor_site_django tests example_project benchmarks
+	$(BIN)/mypy janitor_site_django
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
