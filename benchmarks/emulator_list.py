@@ -19,7 +19,9 @@ from janitor_site_django.testing.emulator import start_emulator
 PAGES = {
     "codebases": "/api/codebases?limit=50&sort=-name",
     "runs": "/api/runs?limit=50",
-    "runs, filtered": "/api/runs?limit=50&result_codes=success,nothing-to-do&campaign=lintian-fixes",
+    "runs, filtered": (
+        "/api/runs?limit=50&result_codes=success,nothing-to-do&campaign=lintian-fixes"
+    ),
     "merge proposals": "/api/merge-proposals?limit=50",
     "queue items": "/api/queue/items?limit=50&offset=200",
     "ready list": "/api/lintian-fixes/ready?limit=50",

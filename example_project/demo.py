@@ -20,16 +20,25 @@ SITE_ADDRESS = "127.0.0.1:8000"
 def main() -> None:
     DATA.mkdir(exist_ok=True)
     emulator = start_emulator(
-        f"sqlite:///{DATA / 'emulator.sqlite3'}", port=EMULATOR_PORT, extra_args=["--log-level", "info"]
+        f"sqlite:///{DATA / 'emulator.sqlite3'}",
+        port=EMULATOR_PORT,
+        extra_args=["--log-level", "info"],
     )
-    environment = {**os.environ, "JANITOR_SITE_URL": emulator.url, "JANITOR_SITE_API_TOKEN": SERVICE_TOKEN.token}
+    environment = {
+        **os.environ,
+        "JANITOR_SITE_URL": emulator.url,
+        "JANITOR_SITE_API_TOKEN": SERVICE_TOKEN.token,
+    }
     site = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "runserver", SITE_ADDRESS, "--noreload"],
         env=environment,
     )
     print(f"\nJanitor site API emulator: {emulator.url}/api/status", flush=True)
     print(f"Example project:           http://{SITE_ADDRESS}/", flush=True)
-    print("Development tokens:", ", ".join(f"{name}={token}" for name, token in emulator.tokens.items()))
+    print(
+        "Development tokens:",
+        ", ".join(f"{name}={token}" for name, token in emulator.tokens.items()),
+    )
     print("Press Ctrl-C to stop both.\n", flush=True)
     try:
         site.wait()

@@ -9,8 +9,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import BUILTIN_SERVICES, DEFAULT_TEMPLATES_DIR, EmulatorConfig, StaticToken
 from . import demo
+from .config import BUILTIN_SERVICES, DEFAULT_TEMPLATES_DIR, EmulatorConfig, StaticToken
 
 logger = logging.getLogger("janitor_site_django.emulator")
 
@@ -109,7 +109,7 @@ def run(options: argparse.Namespace) -> None:
         from .app import create_app
     except ImportError as exc:
         raise EmulatorExtraMissing(
-            f'The emulator needs its extra ({exc.name} is missing): '
+            f"The emulator needs its extra ({exc.name} is missing): "
             'pip install "janitor-site-django[emulator]"'
         ) from exc
 

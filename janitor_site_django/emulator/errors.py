@@ -46,7 +46,9 @@ def invalid_parameter(parameter: str, value: str | list[str] | None, expected: s
 
 def not_found(resource: str, **keys: str) -> ApiError:
     described = ", ".join(f"{key} {value!r}" for key, value in keys.items())
-    return ApiError(404, "not_found", f"No {resource} with {described}", {"resource": resource, **keys})
+    return ApiError(
+        404, "not_found", f"No {resource} with {described}", {"resource": resource, **keys}
+    )
 
 
 def unavailable(service: str, reason: str | None = None) -> ApiError:

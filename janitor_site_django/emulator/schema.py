@@ -34,7 +34,15 @@ ENUMS: dict[str, tuple[str, ...]] = {
         "approved",
         "ignored",
     ),
-    "publish_mode": ("push", "attempt-push", "propose", "build-only", "push-derived", "skip", "bts"),
+    "publish_mode": (
+        "push",
+        "attempt-push",
+        "propose",
+        "build-only",
+        "push-derived",
+        "skip",
+        "bts",
+    ),
     "queue_bucket": (
         "update-existing-mp",
         "manual",

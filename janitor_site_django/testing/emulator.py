@@ -93,7 +93,9 @@ def _wait_until_healthy(server: EmulatorServer, timeout: float) -> None:
     with httpx.Client(timeout=5.0) as client:
         while time.monotonic() < deadline:
             if server.process.poll() is not None:
-                raise EmulatorStartError(f"the emulator exited with status {server.process.returncode}")
+                raise EmulatorStartError(
+                    f"the emulator exited with status {server.process.returncode}"
+                )
             try:
                 if client.get(server.url + "/api/health").status_code == 200:
                     return

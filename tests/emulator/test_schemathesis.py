@@ -27,9 +27,7 @@ MAX_EXAMPLES = os.environ.get("JANITOR_SCHEMATHESIS_MAX_EXAMPLES", "25")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_emulator(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[EmulatorServer]:
+def fresh_emulator(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EmulatorServer]:
     """An emulator of its own: schemathesis's POSTs must not change the shared one's data."""
     if request.param == "sqlite":
         database_url = f"sqlite:///{tmp_path / 'schemathesis.sqlite3'}"
