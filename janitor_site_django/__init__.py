@@ -3,4 +3,8 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+
+from . import exceptions  # noqa: E402
+from .client import AsyncSiteClient, Page, SiteClient  # noqa: E402
+
+__all__ = ["AsyncSiteClient", "Page", "SiteClient", "__version__", "exceptions"]

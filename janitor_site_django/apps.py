@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.core import checks
 
 
 class JanitorSiteConfig(AppConfig):
     name = "janitor_site_django"
     verbose_name = "Janitor site"
+
+    def ready(self) -> None:
+        from .checks import check_settings
+
+        checks.register(check_settings)

@@ -5,6 +5,7 @@ Fixtures:
 * ``janitor_emulator`` (session): a live emulator seeded with the demo data set, on a free
   loopback port, over a temporary SQLite file (or ``--janitor-emulator-database URL``). It has
   ``.url``, ``.database_url`` and ``.tokens`` (``service``, ``admin``, ``qa``, ``user``).
+* ``api_calls``: every API call made during the test (a :class:`CapturedCalls` list).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from .calls import CapturedCalls, capture_api_calls
 from .emulator import EmulatorServer, start_emulator
 
 
@@ -35,3 +37,10 @@ def janitor_emulator(
     )
     with start_emulator(database_url) as server:
         yield server
+
+
+@pytest.fixture
+def api_calls() -> Iterator[CapturedCalls]:
+    """The API calls made during the test."""
+    with capture_api_calls() as calls:
+        yield calls

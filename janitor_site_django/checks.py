@@ -1,0 +1,48 @@
+"""System checks of the ``JANITOR_SITE_*`` settings (registered in :mod:`.apps`)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning
+from django.core.exceptions import ImproperlyConfigured
+
+from .conf import SiteConfig
+
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The settings validate; tokens are not sent in clear text; the cache alias exists."""
+    try:
+        config = SiteConfig.from_settings()
+    except ImproperlyConfigured as exc:
+        missing_url = not getattr(settings, "JANITOR_SITE_URL", None)
+        return [
+            Error(
+                str(exc),
+                hint="See the settings table in the README of janitor-site-django.",
+                id="janitor_site_django.E001" if missing_url else "janitor_site_django.E002",
+            )
+        ]
+    messages: list[CheckMessage] = []
+    parts = urlsplit(config.url)
+    if config.api_token and parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        messages.append(
+            Warning(
+                "JANITOR_SITE_URL uses http:// to a remote host: bearer tokens travel in clear text.",
+                hint="Use https:// for any service that is not on this machine.",
+                id="janitor_site_django.W001",
+            )
+        )
+    if config.cache is not None and config.cache not in settings.CACHES:
+        messages.append(
+            Error(
+                f"JANITOR_SITE_CACHE names the cache {config.cache!r}, which CACHES does not define.",
+                hint=f"Define CACHES[{config.cache!r}] or set JANITOR_SITE_CACHE = None.",
+                id="janitor_site_django.E003",
+            )
+        )
+    return messages

@@ -1,0 +1,256 @@
+"""``AsyncSiteClient``: the asyncio shell (httpx.AsyncClient, pooled, keep-alive)."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+import httpx
+
+from .. import schemas
+from ..conf import SiteConfig
+from . import _operations as ops
+from ._core import Operation, Page, RawResponse, Sleep, walk_pages
+from ._plan import CallPlan
+from ._transport import configure, django_cache, raw_response, translate_errors
+
+T = TypeVar("T")
+
+
+class AsyncSiteClient:
+    """Janitor site API v1 client for asyncio. ``AsyncSiteClient()`` reads the ``JANITOR_SITE_*`` settings.
+
+    Keyword arguments override them: ``base_url``, ``token`` (always send this token instead
+    of the user's or the service token), ``timeout`` (overall deadline of one call, seconds),
+    ``retries``, ``config`` (a whole :class:`~janitor_site_django.conf.SiteConfig`),
+    ``transport`` (an httpx transport, e.g. for fault injection in tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        token: str | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
+        config: SiteConfig | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = configure(config, base_url=base_url, timeout=timeout, retries=retries)
+        self._token = token
+        self._cache = django_cache(self.config.cache)
+        self._http = httpx.AsyncClient(
+            base_url=self.config.url,
+            verify=self.config.verify_tls,
+            follow_redirects=False,
+            transport=transport,
+            timeout=self.config.timeout,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncSiteClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # Plumbing -----------------------------------------------------------------------------
+
+    async def _call(self, op: Operation[T]) -> T:
+        plan = CallPlan(op, self.config, self._token, type(self), caching=self._cache is not None)
+        if plan.memoized:
+            return plan.memo_value()
+        if plan.cache_key is not None and self._cache is not None:
+            plan.use_cached(await self._cache.aget(plan.cache_key))
+        try:
+            raw = plan.answered(await self._exchange(plan))
+        except Exception as error:
+            raw = plan.failed(translate_errors(error, op))
+        entry = plan.entry_to_store(raw)
+        if entry is not None and self._cache is not None:
+            await self._cache.aset(plan.cache_key, entry, plan.store_seconds)
+        return plan.finish(raw)
+
+    async def _exchange(self, plan: CallPlan[Any]) -> RawResponse:
+        flow = plan.flow()
+        step = next(flow)
+        while True:
+            if isinstance(step, Sleep):
+                await asyncio.sleep(step.seconds)
+                outcome = None
+            else:
+                plan.sent()
+                outcome = await self._send(plan, step.timeout)
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+    async def _send(self, plan: CallPlan[Any], timeout: float) -> RawResponse | Exception:
+        op = plan.op
+        headers = plan.headers()
+        if op.body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            response = await self._http.request(
+                op.method, op.target, headers=headers, content=op.body, timeout=timeout
+            )
+        except httpx.HTTPError as error:
+            return translate_errors(error, op)
+        return raw_response(response)
+
+    async def _pages(self, build: Any, filters: Mapping[str, Any]) -> AsyncIterator[Any]:
+        walk = walk_pages(filters, self.config.page_size)
+        params = next(walk)
+        while True:
+            page: Page[Any] = await self._call(build(**params))
+            for item in page.items:
+                yield item
+            try:
+                params = walk.send(page)
+            except StopIteration:
+                return
+
+    # Service ------------------------------------------------------------------------------
+
+    async def health(self) -> schemas.Health:
+        return await self._call(ops.health())
+
+    async def status(self) -> schemas.Status:
+        return await self._call(ops.status())
+
+    async def get_user(self) -> schemas.User:
+        return await self._call(ops.get_user())
+
+    # Codebases ----------------------------------------------------------------------------
+
+    async def get_codebase(self, name: str, *, include_inactive: bool | None = None) -> schemas.Codebase:
+        return await self._call(ops.get_codebase(name, include_inactive))
+
+    async def list_codebases(self, **filters: Any) -> Page[schemas.Codebase]:
+        return await self._call(ops.list_codebases(**filters))
+
+    def iter_codebases(self, **filters: Any) -> AsyncIterator[schemas.Codebase]:
+        ops.list_codebases(**filters)  # validate now, not at the first next()
+        return self._pages(ops.list_codebases, filters)
+
+    async def list_codebase_runs(self, name: str, **filters: Any) -> Page[schemas.Run]:
+        return await self._call(ops.list_codebase_runs(name, **filters))
+
+    async def list_codebase_merge_proposals(self, name: str, **filters: Any) -> Page[schemas.MergeProposal]:
+        return await self._call(ops.list_codebase_merge_proposals(name, **filters))
+
+    # Runs ---------------------------------------------------------------------------------
+
+    async def get_run(self, run_id: str) -> schemas.Run:
+        return await self._call(ops.get_run(run_id))
+
+    async def list_runs(self, **filters: Any) -> Page[schemas.Run]:
+        return await self._call(ops.list_runs(**filters))
+
+    def iter_runs(self, **filters: Any) -> AsyncIterator[schemas.Run]:
+        ops.list_runs(**filters)
+        return self._pages(ops.list_runs, filters)
+
+    async def get_run_diff(self, run_id: str, role: str = "main") -> bytes:
+        return await self._call(ops.get_run_diff(run_id, role))
+
+    async def update_run(self, run_id: str, *, description: str | None) -> schemas.Run:
+        return await self._call(ops.update_run(run_id, description=description))
+
+    async def reschedule_run(
+        self,
+        run_id: str,
+        *,
+        offset: int | None = None,
+        refresh: bool | None = None,
+        requester: str | None = None,
+    ) -> schemas.ScheduleResult:
+        op = ops.reschedule_run(run_id, offset=offset, refresh=refresh, requester=requester)
+        return await self._call(op)
+
+    # Merge proposals, queue, active runs -------------------------------------------------
+
+    async def list_merge_proposals(
+        self, campaign: str | None = None, codebase: str | None = None, **filters: Any
+    ) -> Page[schemas.MergeProposal]:
+        return await self._call(ops.list_merge_proposals(campaign, codebase, **filters))
+
+    async def get_queue_status(self) -> schemas.QueueStats:
+        return await self._call(ops.get_queue_status())
+
+    async def list_queue_items(self, **filters: Any) -> Page[schemas.QueueItem]:
+        return await self._call(ops.list_queue_items(**filters))
+
+    async def list_active_runs(self, **filters: Any) -> Page[schemas.ActiveRun]:
+        return await self._call(ops.list_active_runs(**filters))
+
+    async def get_active_run(self, run_id: str) -> schemas.ActiveRun:
+        return await self._call(ops.get_active_run(run_id))
+
+    # Campaigns ----------------------------------------------------------------------------
+
+    async def list_ready_runs(self, campaign: str, **filters: Any) -> Page[schemas.ReadyRun]:
+        return await self._call(ops.list_ready_runs(campaign, **filters))
+
+    async def get_campaign_codebase(self, campaign: str, codebase: str) -> schemas.CampaignCodebase:
+        return await self._call(ops.get_campaign_codebase(campaign, codebase))
+
+    async def publish(
+        self, campaign: str, codebase: str, *, mode: str | None = None, requester: str | None = None
+    ) -> schemas.PublishResult:
+        return await self._call(ops.publish(campaign, codebase, mode=mode, requester=requester))
+
+    # Search, export, templates -----------------------------------------------------------
+
+    async def search(self, q: str | None = None, **filters: Any) -> Page[schemas.SearchResult]:
+        return await self._call(ops.search(q, **filters))
+
+    async def list_pkgnames(self, **filters: Any) -> Page[str]:
+        return await self._call(ops.list_pkgnames(**filters))
+
+    def export(self, kind: str, format: str = "csv", **filters: Any) -> AsyncIterator[bytes]:
+        """The export body, streamed in chunks (the request starts at the first ``next()``)."""
+        return self._stream(ops.export(kind, format, **filters))
+
+    async def _stream(self, op: Operation[None]) -> AsyncIterator[bytes]:
+        plan = CallPlan(op, self.config, self._token, type(self), caching=False)
+        plan.sent()
+        try:
+            async with self._http.stream(op.method, op.target, headers=plan.headers()) as response:
+                body = await response.aread() if response.status_code >= 400 else b""
+                plan.finish(plan.answered(raw_response(response, content=body)))
+                async for chunk in response.aiter_bytes():
+                    yield chunk
+        except httpx.HTTPError as error:
+            plan.failed(translate_errors(error, op))
+
+    async def list_templates(self, **filters: Any) -> Page[str]:
+        return await self._call(ops.list_templates(**filters))
+
+    async def render_template(self, name: str, context: Mapping[str, Any] | None = None) -> str:
+        return await self._call(ops.render_template(name, context))
+
+    async def render_templates(
+        self, items: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> list[schemas.RenderItemResult]:
+        return await self._call(ops.render_templates(items))
+
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncSiteClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def get_async_client() -> AsyncSiteClient:
+    """This event loop's client for the current settings (a new one when they change)."""
+    loop = asyncio.get_running_loop()
+    config = SiteConfig.from_settings()
+    client = _clients.get(loop)
+    if client is None or client.config != config:
+        client = _clients[loop] = AsyncSiteClient(config=config)
+    return client

@@ -1,0 +1,220 @@
+"""One builder per client method: arguments in, a validated :class:`Operation` out (no I/O).
+
+Both clients call these, so a method means the same request on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .. import schemas
+from . import _params as p
+from ._core import (
+    Operation,
+    Page,
+    bytes_parser,
+    data_parser,
+    export_parser,
+    json_body,
+    page_parser,
+    path,
+    segment,
+    text_parser,
+)
+
+PUBLISH_MODES = ("push-derived", "push", "propose", "attempt-push")
+MAX_RENDER_BATCH = 100
+
+_codebase = data_parser(schemas.Codebase)
+_run = data_parser(schemas.Run)
+_active_run = data_parser(schemas.ActiveRun)
+_codebases = page_parser(schemas.Codebase)
+_runs = page_parser(schemas.Run)
+_merge_proposals = page_parser(schemas.MergeProposal)
+_queue_items = page_parser(schemas.QueueItem)
+_active_runs = page_parser(schemas.ActiveRun)
+_ready_runs = page_parser(schemas.ReadyRun)
+_search_results = page_parser(schemas.SearchResult)
+_strings = page_parser(str)
+
+
+def _list(name: str, where: str, spec: p.ListSpec, parse: Any, filters: Mapping[str, Any]) -> Operation[Any]:
+    return Operation(name, "GET", where, parse, tuple(spec.encode(name, filters)))
+
+
+def _get(name: str, where: str, parse: Any, params: tuple[tuple[str, str], ...] = ()) -> Operation[Any]:
+    return Operation(name, "GET", where, parse, params)
+
+
+def _post(name: str, where: str, parse: Any, payload: Mapping[str, Any]) -> Operation[Any]:
+    return Operation(name, "POST", where, parse, body=json_body(payload))
+
+
+def health() -> Operation[schemas.Health]:
+    return _get("health", path("health"), data_parser(schemas.Health))
+
+
+def status() -> Operation[schemas.Status]:
+    return _get("status", path("status"), data_parser(schemas.Status))
+
+
+def get_user() -> Operation[schemas.User]:
+    return _get("get_user", path("user"), data_parser(schemas.User))
+
+
+def get_codebase(name: str, include_inactive: bool | None = None) -> Operation[schemas.Codebase]:
+    params = p.ListSpec({"include_inactive": p.CODEBASE_FILTERS["include_inactive"]}, (), {})
+    query = params.encode("get_codebase", {"include_inactive": include_inactive})
+    return _get("get_codebase", path("c", segment(name, "name")), _codebase, tuple(query))
+
+
+def list_codebases(**filters: Any) -> Operation[Page[schemas.Codebase]]:
+    return _list("list_codebases", path("codebases"), p.CODEBASES, _codebases, filters)
+
+
+def list_codebase_runs(name: str, **filters: Any) -> Operation[Page[schemas.Run]]:
+    where = path("c", segment(name, "name"), "runs")
+    return _list("list_codebase_runs", where, p.CODEBASE_RUNS, _runs, filters)
+
+
+def list_codebase_merge_proposals(name: str, **filters: Any) -> Operation[Page[schemas.MergeProposal]]:
+    where = path("c", segment(name, "name"), "merge-proposals")
+    spec = p.CODEBASE_MERGE_PROPOSALS
+    return _list("list_codebase_merge_proposals", where, spec, _merge_proposals, filters)
+
+
+def get_run(run_id: str) -> Operation[schemas.Run]:
+    return _get("get_run", path("run", segment(run_id, "run_id")), _run)
+
+
+def list_runs(**filters: Any) -> Operation[Page[schemas.Run]]:
+    return _list("list_runs", path("runs"), p.RUNS, _runs, filters)
+
+
+def get_run_diff(run_id: str, role: str = "main") -> Operation[bytes]:
+    query = (("role", p._text("role", role)),)
+    where = path("run", segment(run_id, "run_id"), "diff")
+    return _get("get_run_diff", where, bytes_parser("diff"), query)
+
+
+def update_run(run_id: str, *, description: str | None) -> Operation[schemas.Run]:
+    if description is not None and not isinstance(description, str):
+        raise ValueError(f"description must be a string or None, not {type(description).__name__}")
+    return _post("update_run", path("run", segment(run_id, "run_id")), _run, {"description": description})
+
+
+def reschedule_run(
+    run_id: str,
+    *,
+    offset: int | None = None,
+    refresh: bool | None = None,
+    requester: str | None = None,
+) -> Operation[schemas.ScheduleResult]:
+    payload: dict[str, Any] = {}
+    if offset is not None:
+        p._integer("offset", offset)
+        payload["offset"] = offset
+    if refresh is not None:
+        p._boolean("refresh", refresh)
+        payload["refresh"] = refresh
+    if requester is not None:
+        payload["requester"] = p._text("requester", requester)
+    where = path("run", segment(run_id, "run_id"), "reschedule")
+    return _post("reschedule_run", where, data_parser(schemas.ScheduleResult), payload)
+
+
+def list_merge_proposals(
+    campaign: str | None = None, codebase: str | None = None, **filters: Any
+) -> Operation[Page[schemas.MergeProposal]]:
+    """Global, or one campaign's (``campaign=``); ``codebase=`` filters either."""
+    if codebase is not None:
+        filters["codebase"] = codebase
+    if campaign is None:
+        spec, where = p.MERGE_PROPOSALS, path("merge-proposals")
+    else:
+        spec, where = p.CAMPAIGN_MERGE_PROPOSALS, path(segment(campaign, "campaign"), "merge-proposals")
+    return _list("list_merge_proposals", where, spec, _merge_proposals, filters)
+
+
+def get_queue_status() -> Operation[schemas.QueueStats]:
+    return _get("get_queue_status", path("queue"), data_parser(schemas.QueueStats))
+
+
+def list_queue_items(**filters: Any) -> Operation[Page[schemas.QueueItem]]:
+    return _list("list_queue_items", path("queue", "items"), p.QUEUE_ITEMS, _queue_items, filters)
+
+
+def list_active_runs(**filters: Any) -> Operation[Page[schemas.ActiveRun]]:
+    return _list("list_active_runs", path("active-runs"), p.ACTIVE_RUNS, _active_runs, filters)
+
+
+def get_active_run(run_id: str) -> Operation[schemas.ActiveRun]:
+    return _get("get_active_run", path("active-runs", segment(run_id, "run_id")), _active_run)
+
+
+def list_ready_runs(campaign: str, **filters: Any) -> Operation[Page[schemas.ReadyRun]]:
+    where = path(segment(campaign, "campaign"), "ready")
+    return _list("list_ready_runs", where, p.READY_RUNS, _ready_runs, filters)
+
+
+def get_campaign_codebase(campaign: str, codebase: str) -> Operation[schemas.CampaignCodebase]:
+    where = path(segment(campaign, "campaign"), "c", segment(codebase, "codebase"))
+    return _get("get_campaign_codebase", where, data_parser(schemas.CampaignCodebase))
+
+
+def publish(
+    campaign: str, codebase: str, *, mode: str | None = None, requester: str | None = None
+) -> Operation[schemas.PublishResult]:
+    payload: dict[str, Any] = {}
+    if mode is not None:
+        payload["mode"] = p._choice(PUBLISH_MODES)("mode", mode)
+    if requester is not None:
+        payload["requester"] = p._text("requester", requester)
+    where = path(segment(campaign, "campaign"), "c", segment(codebase, "codebase"), "publish")
+    return _post("publish", where, data_parser(schemas.PublishResult), payload)
+
+
+def search(q: str | None, **filters: Any) -> Operation[Page[schemas.SearchResult]]:
+    return _list("search", path("search"), p.SEARCH, _search_results, {"q": q, **filters})
+
+
+def list_pkgnames(**filters: Any) -> Operation[Page[str]]:
+    return _list("list_pkgnames", path("pkgnames"), p.PKGNAMES, _strings, filters)
+
+
+def export(kind: str, format: str = "csv", **filters: Any) -> Operation[None]:
+    """The export request; the clients stream its body after checking the answer."""
+    if kind not in p.EXPORTS:
+        raise ValueError(f"kind must be one of {', '.join(p.EXPORTS)}; not {kind!r}")
+    query = p.EXPORTS[kind].encode("export", filters)
+    query.append(("format", p._choice(p.EXPORT_FORMATS)("format", format)))
+    return _get("export", path("export", kind), export_parser(format), tuple(query))
+
+
+def list_templates(**filters: Any) -> Operation[Page[str]]:
+    return _list("list_templates", path("templates"), p.TEMPLATES, _strings, filters)
+
+
+def _render_item(name: Any, context: Any, where: str) -> dict[str, Any]:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{where}template must be a template name, not {name!r}")
+    if not isinstance(context, Mapping):
+        raise ValueError(f"{where}context must be a mapping, not {type(context).__name__}")
+    return {"template": name, "context": dict(context)}
+
+
+def render_template(name: str, context: Mapping[str, Any] | None = None) -> Operation[str]:
+    payload = _render_item(name, context or {}, "")
+    return _post("render_template", path("templates", "render"), text_parser("HTML"), payload)
+
+
+def render_templates(
+    items: Iterable[tuple[str, Mapping[str, Any]]],
+) -> Operation[list[schemas.RenderItemResult]]:
+    """Up to 100 ``(template name, context)`` pairs in one request."""
+    batch = [_render_item(name, context, f"items[{i}].") for i, (name, context) in enumerate(items)]
+    if len(batch) > MAX_RENDER_BATCH:
+        raise ValueError(f"items must have at most {MAX_RENDER_BATCH} elements, not {len(batch)}")
+    parse = data_parser(list[schemas.RenderItemResult])
+    return _post("render_templates", path("templates", "render-batch"), parse, {"items": batch})

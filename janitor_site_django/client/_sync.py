@@ -1,0 +1,251 @@
+"""``SiteClient``: the synchronous shell (httpx.Client, pooled, keep-alive)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+import httpx
+
+from .. import schemas
+from ..conf import SiteConfig
+from . import _operations as ops
+from ._core import Operation, Page, RawResponse, Sleep, walk_pages
+from ._plan import CallPlan
+from ._transport import configure, django_cache, raw_response, translate_errors
+
+T = TypeVar("T")
+
+
+class SiteClient:
+    """Janitor site API v1 client. ``SiteClient()`` reads the ``JANITOR_SITE_*`` settings.
+
+    Keyword arguments override them: ``base_url``, ``token`` (always send this token instead
+    of the user's or the service token), ``timeout`` (overall deadline of one call, seconds),
+    ``retries``, ``config`` (a whole :class:`~janitor_site_django.conf.SiteConfig`),
+    ``transport`` (an httpx transport, e.g. for fault injection in tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        token: str | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
+        config: SiteConfig | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.config = configure(config, base_url=base_url, timeout=timeout, retries=retries)
+        self._token = token
+        self._cache = django_cache(self.config.cache)
+        self._http = httpx.Client(
+            base_url=self.config.url,
+            verify=self.config.verify_tls,
+            follow_redirects=False,
+            transport=transport,
+            timeout=self.config.timeout,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SiteClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # Plumbing -----------------------------------------------------------------------------
+
+    def _call(self, op: Operation[T]) -> T:
+        plan = CallPlan(op, self.config, self._token, type(self), caching=self._cache is not None)
+        if plan.memoized:
+            return plan.memo_value()
+        if plan.cache_key is not None and self._cache is not None:
+            plan.use_cached(self._cache.get(plan.cache_key))
+        try:
+            raw = plan.answered(self._exchange(plan))
+        except Exception as error:
+            raw = plan.failed(translate_errors(error, op))
+        entry = plan.entry_to_store(raw)
+        if entry is not None and self._cache is not None:
+            self._cache.set(plan.cache_key, entry, plan.store_seconds)
+        return plan.finish(raw)
+
+    def _exchange(self, plan: CallPlan[Any]) -> RawResponse:
+        flow = plan.flow()
+        step = next(flow)
+        while True:
+            if isinstance(step, Sleep):
+                time.sleep(step.seconds)
+                outcome = None
+            else:
+                plan.sent()
+                outcome = self._send(plan, step.timeout)
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+    def _send(self, plan: CallPlan[Any], timeout: float) -> RawResponse | Exception:
+        op = plan.op
+        headers = plan.headers()
+        if op.body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            response = self._http.request(
+                op.method, op.target, headers=headers, content=op.body, timeout=timeout
+            )
+        except httpx.HTTPError as error:
+            return translate_errors(error, op)
+        return raw_response(response)
+
+    def _pages(self, build: Any, filters: Mapping[str, Any]) -> Iterator[Any]:
+        walk = walk_pages(filters, self.config.page_size)
+        params = next(walk)
+        while True:
+            page: Page[Any] = self._call(build(**params))
+            yield from page.items
+            try:
+                params = walk.send(page)
+            except StopIteration:
+                return
+
+    # Service ------------------------------------------------------------------------------
+
+    def health(self) -> schemas.Health:
+        return self._call(ops.health())
+
+    def status(self) -> schemas.Status:
+        return self._call(ops.status())
+
+    def get_user(self) -> schemas.User:
+        return self._call(ops.get_user())
+
+    # Codebases ----------------------------------------------------------------------------
+
+    def get_codebase(self, name: str, *, include_inactive: bool | None = None) -> schemas.Codebase:
+        return self._call(ops.get_codebase(name, include_inactive))
+
+    def list_codebases(self, **filters: Any) -> Page[schemas.Codebase]:
+        return self._call(ops.list_codebases(**filters))
+
+    def iter_codebases(self, **filters: Any) -> Iterator[schemas.Codebase]:
+        ops.list_codebases(**filters)  # validate now, not at the first next()
+        return self._pages(ops.list_codebases, filters)
+
+    def list_codebase_runs(self, name: str, **filters: Any) -> Page[schemas.Run]:
+        return self._call(ops.list_codebase_runs(name, **filters))
+
+    def list_codebase_merge_proposals(self, name: str, **filters: Any) -> Page[schemas.MergeProposal]:
+        return self._call(ops.list_codebase_merge_proposals(name, **filters))
+
+    # Runs ---------------------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> schemas.Run:
+        return self._call(ops.get_run(run_id))
+
+    def list_runs(self, **filters: Any) -> Page[schemas.Run]:
+        return self._call(ops.list_runs(**filters))
+
+    def iter_runs(self, **filters: Any) -> Iterator[schemas.Run]:
+        ops.list_runs(**filters)
+        return self._pages(ops.list_runs, filters)
+
+    def get_run_diff(self, run_id: str, role: str = "main") -> bytes:
+        return self._call(ops.get_run_diff(run_id, role))
+
+    def update_run(self, run_id: str, *, description: str | None) -> schemas.Run:
+        return self._call(ops.update_run(run_id, description=description))
+
+    def reschedule_run(
+        self,
+        run_id: str,
+        *,
+        offset: int | None = None,
+        refresh: bool | None = None,
+        requester: str | None = None,
+    ) -> schemas.ScheduleResult:
+        op = ops.reschedule_run(run_id, offset=offset, refresh=refresh, requester=requester)
+        return self._call(op)
+
+    # Merge proposals, queue, active runs -------------------------------------------------
+
+    def list_merge_proposals(
+        self, campaign: str | None = None, codebase: str | None = None, **filters: Any
+    ) -> Page[schemas.MergeProposal]:
+        return self._call(ops.list_merge_proposals(campaign, codebase, **filters))
+
+    def get_queue_status(self) -> schemas.QueueStats:
+        return self._call(ops.get_queue_status())
+
+    def list_queue_items(self, **filters: Any) -> Page[schemas.QueueItem]:
+        return self._call(ops.list_queue_items(**filters))
+
+    def list_active_runs(self, **filters: Any) -> Page[schemas.ActiveRun]:
+        return self._call(ops.list_active_runs(**filters))
+
+    def get_active_run(self, run_id: str) -> schemas.ActiveRun:
+        return self._call(ops.get_active_run(run_id))
+
+    # Campaigns ----------------------------------------------------------------------------
+
+    def list_ready_runs(self, campaign: str, **filters: Any) -> Page[schemas.ReadyRun]:
+        return self._call(ops.list_ready_runs(campaign, **filters))
+
+    def get_campaign_codebase(self, campaign: str, codebase: str) -> schemas.CampaignCodebase:
+        return self._call(ops.get_campaign_codebase(campaign, codebase))
+
+    def publish(
+        self, campaign: str, codebase: str, *, mode: str | None = None, requester: str | None = None
+    ) -> schemas.PublishResult:
+        return self._call(ops.publish(campaign, codebase, mode=mode, requester=requester))
+
+    # Search, export, templates -----------------------------------------------------------
+
+    def search(self, q: str | None = None, **filters: Any) -> Page[schemas.SearchResult]:
+        return self._call(ops.search(q, **filters))
+
+    def list_pkgnames(self, **filters: Any) -> Page[str]:
+        return self._call(ops.list_pkgnames(**filters))
+
+    def export(self, kind: str, format: str = "csv", **filters: Any) -> Iterator[bytes]:
+        """The export body, streamed in chunks (the request starts at the first ``next()``)."""
+        return self._stream(ops.export(kind, format, **filters))
+
+    def _stream(self, op: Operation[None]) -> Iterator[bytes]:
+        plan = CallPlan(op, self.config, self._token, type(self), caching=False)
+        plan.sent()
+        try:
+            with self._http.stream(op.method, op.target, headers=plan.headers()) as response:
+                body = response.read() if response.status_code >= 400 else b""
+                plan.finish(plan.answered(raw_response(response, content=body)))
+                yield from response.iter_bytes()
+        except httpx.HTTPError as error:
+            plan.failed(translate_errors(error, op))
+
+    def list_templates(self, **filters: Any) -> Page[str]:
+        return self._call(ops.list_templates(**filters))
+
+    def render_template(self, name: str, context: Mapping[str, Any] | None = None) -> str:
+        return self._call(ops.render_template(name, context))
+
+    def render_templates(
+        self, items: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> list[schemas.RenderItemResult]:
+        return self._call(ops.render_templates(items))
+
+
+_local = threading.local()
+
+
+def get_client() -> SiteClient:
+    """This thread's client for the current settings (a new one when they change)."""
+    config = SiteConfig.from_settings()
+    client: SiteClient | None = getattr(_local, "client", None)
+    if client is None or client.config != config:
+        client = _local.client = SiteClient(config=config)
+    return client

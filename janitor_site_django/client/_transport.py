@@ -1,0 +1,56 @@
+"""The httpx boundary: configuration, response capture, exception translation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from .. import exceptions
+from ..conf import SiteConfig
+from ._core import Operation, RawResponse
+
+
+def configure(
+    config: SiteConfig | None,
+    *,
+    base_url: str | None,
+    timeout: float | None,
+    retries: int | None,
+) -> SiteConfig:
+    """``config`` or the Django settings, with the given keyword overrides."""
+    if config is not None:
+        return config.replace(url=base_url, timeout=timeout, retries=retries)
+    return SiteConfig.from_settings(url=base_url, timeout=timeout, retries=retries)
+
+
+def django_cache(alias: str | None) -> Any:
+    """The Django cache of ``alias`` (None: no HTTP cache)."""
+    if alias is None:
+        return None
+    from django.core.cache import caches
+
+    return caches[alias]
+
+
+def raw_response(response: httpx.Response, content: bytes | None = None) -> RawResponse:
+    headers = {name.lower(): value for name, value in response.headers.items()}
+    return RawResponse(response.status_code, headers, response.content if content is None else content)
+
+
+def translate_errors(error: BaseException, op: Operation[object]) -> exceptions.TransportError:
+    """Our transport exception for an httpx one (ours pass through; others are re-raised)."""
+    if isinstance(error, exceptions.TransportError):
+        return error
+    where = f"{op.method} {op.path}"
+    translated: exceptions.TransportError
+    if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout)):
+        translated = exceptions.ConnectError(f"{where}: cannot connect: {error}")
+    elif isinstance(error, httpx.TimeoutException):
+        translated = exceptions.Timeout(f"{where}: timed out: {error}")
+    elif isinstance(error, httpx.HTTPError):
+        translated = exceptions.TransportError(f"{where}: {type(error).__name__}: {error}")
+    else:
+        raise error
+    translated.__cause__ = error
+    return translated

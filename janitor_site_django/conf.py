@@ -1,0 +1,177 @@
+"""Settings, read at access time (so ``override_settings`` works), and :class:`SiteConfig`.
+
+Every setting is flat and prefixed ``JANITOR_SITE_``; the defaults live in :data:`DEFAULTS`.
+``SiteConfig.from_settings()`` validates them into one immutable object; ``SiteConfig.from_env()``
+reads the same names from the environment for code that runs outside Django settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+from . import __version__
+
+MAX_PAGE_SIZE = 1000
+
+DEFAULTS: dict[str, Any] = {
+    "JANITOR_SITE_URL": None,
+    "JANITOR_SITE_API_TOKEN": None,
+    "JANITOR_SITE_TIMEOUT": 10.0,
+    "JANITOR_SITE_RETRIES": 2,
+    "JANITOR_SITE_PAGE_SIZE": MAX_PAGE_SIZE,
+    "JANITOR_SITE_CACHE": None,
+    "JANITOR_SITE_CACHE_TTL": 300,
+    "JANITOR_SITE_STALE_IF_ERROR": 3600,
+    "JANITOR_SITE_VERIFY_TLS": True,
+    "JANITOR_SITE_USER_AGENT": f"janitor-site-django/{__version__}",
+}
+
+
+def _url(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ImproperlyConfigured(
+            f"You must set {name} to the Janitor site service's base URL, "
+            "e.g. 'https://janitor.debian.net' (the part before /api)."
+        )
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ImproperlyConfigured(
+            f"{name} must be an http(s) URL with a host and no query or fragment, not {value!r}."
+        )
+    return value.rstrip("/")
+
+
+def _optional_str(name: str, value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ImproperlyConfigured(f"{name} must be a string or None, not {type(value).__name__}.")
+    return value
+
+
+def _positive_float(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ImproperlyConfigured(f"{name} must be a finite number of seconds > 0, not {value!r}.")
+    return float(value)
+
+
+def _bounded_int(low: int, high: int) -> Callable[[str, Any], int]:
+    def check(name: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ImproperlyConfigured(f"{name} must be an integer from {low} to {high}, not {value!r}.")
+        return value
+
+    return check
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ImproperlyConfigured(f"{name} must be True or False, not {value!r}.")
+    return value
+
+
+_VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
+    "JANITOR_SITE_URL": _url,
+    "JANITOR_SITE_API_TOKEN": _optional_str,
+    "JANITOR_SITE_TIMEOUT": _positive_float,
+    "JANITOR_SITE_RETRIES": _bounded_int(0, 10),
+    "JANITOR_SITE_PAGE_SIZE": _bounded_int(1, MAX_PAGE_SIZE),
+    "JANITOR_SITE_CACHE": _optional_str,
+    "JANITOR_SITE_CACHE_TTL": _bounded_int(0, 10**9),
+    "JANITOR_SITE_STALE_IF_ERROR": _bounded_int(0, 10**9),
+    "JANITOR_SITE_VERIFY_TLS": _bool,
+    "JANITOR_SITE_USER_AGENT": _optional_str,
+}
+
+#: Parsers of environment strings, for :meth:`SiteConfig.from_env`.
+_FROM_TEXT: dict[str, Callable[[str], Any]] = {
+    "JANITOR_SITE_TIMEOUT": float,
+    "JANITOR_SITE_RETRIES": int,
+    "JANITOR_SITE_PAGE_SIZE": int,
+    "JANITOR_SITE_CACHE_TTL": int,
+    "JANITOR_SITE_STALE_IF_ERROR": int,
+    "JANITOR_SITE_VERIFY_TLS": lambda text: text.strip().lower() in ("1", "true", "yes", "on"),
+}
+
+
+def _configured_settings() -> dict[str, Any]:
+    """The ``JANITOR_SITE_*`` names set in Django settings (none when Django is not set up)."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return {}
+    return {name: getattr(settings, name) for name in DEFAULTS if hasattr(settings, name)}
+
+
+def _setting_name(field: str) -> str:
+    return "JANITOR_SITE_" + field.upper()
+
+
+@dataclasses.dataclass(frozen=True)
+class SiteConfig:
+    """Validated client configuration."""
+
+    url: str
+    api_token: str | None = None
+    timeout: float = DEFAULTS["JANITOR_SITE_TIMEOUT"]
+    retries: int = DEFAULTS["JANITOR_SITE_RETRIES"]
+    page_size: int = DEFAULTS["JANITOR_SITE_PAGE_SIZE"]
+    cache: str | None = None
+    cache_ttl: int = DEFAULTS["JANITOR_SITE_CACHE_TTL"]
+    stale_if_error: int = DEFAULTS["JANITOR_SITE_STALE_IF_ERROR"]
+    verify_tls: bool = True
+    user_agent: str = DEFAULTS["JANITOR_SITE_USER_AGENT"]
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> SiteConfig:
+        """Validate a mapping of ``JANITOR_SITE_*`` names (missing names take their defaults)."""
+        checked = {
+            name: validate(name, values.get(name, DEFAULTS[name]))
+            for name, validate in _VALIDATORS.items()
+        }
+        return cls(
+            url=checked["JANITOR_SITE_URL"],
+            api_token=checked["JANITOR_SITE_API_TOKEN"],
+            timeout=checked["JANITOR_SITE_TIMEOUT"],
+            retries=checked["JANITOR_SITE_RETRIES"],
+            page_size=checked["JANITOR_SITE_PAGE_SIZE"],
+            cache=checked["JANITOR_SITE_CACHE"],
+            cache_ttl=checked["JANITOR_SITE_CACHE_TTL"],
+            stale_if_error=checked["JANITOR_SITE_STALE_IF_ERROR"],
+            verify_tls=checked["JANITOR_SITE_VERIFY_TLS"],
+            user_agent=checked["JANITOR_SITE_USER_AGENT"] or DEFAULTS["JANITOR_SITE_USER_AGENT"],
+        )
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> SiteConfig:
+        """The configuration in Django settings, read now; non-None ``overrides`` (by field
+        name, e.g. ``url=``, ``timeout=``) replace settings."""
+        values = _configured_settings()
+        values.update({_setting_name(k): v for k, v in overrides.items() if v is not None})
+        return cls.from_values(values)
+
+    def replace(self, **overrides: Any) -> SiteConfig:
+        """A copy with non-None ``overrides`` (by field name), validated again."""
+        values = {_setting_name(f.name): getattr(self, f.name) for f in dataclasses.fields(self)}
+        values.update({_setting_name(k): v for k, v in overrides.items() if v is not None})
+        return SiteConfig.from_values(values)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SiteConfig:
+        """The configuration in environment variables of the same names (outside Django)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name in DEFAULTS:
+            if name in environ:
+                text = environ[name]
+                try:
+                    values[name] = _FROM_TEXT.get(name, str)(text)
+                except ValueError as exc:
+                    raise ImproperlyConfigured(f"{name}={text!r} is not valid: {exc}") from exc
+        return cls.from_values(values)

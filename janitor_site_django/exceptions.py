@@ -1,0 +1,179 @@
+"""Exceptions raised by janitor-site-django at run time.
+
+One tree, so ``except JanitorSiteError`` catches every failure of an API call; httpx and pydantic
+exceptions never escape (they are the ``__cause__``)::
+
+    JanitorSiteError
+    ├── TransportError                 the request got no HTTP answer
+    │   ├── ConnectError               connection refused, DNS, TLS
+    │   └── Timeout                    a timeout or the call's overall deadline
+    ├── APIError                       the service answered with an error (status, code, ...)
+    │   ├── BadRequest                 400 (and 405, 413, 415: a request the client got wrong)
+    │   ├── Unauthorized               401
+    │   ├── Forbidden                  403
+    │   ├── NotFound                   404
+    │   ├── Conflict                   409
+    │   ├── ValidationFailed           422
+    │   ├── RateLimited                429 (retry_after)
+    │   ├── ServerError                500 and other 5xx
+    │   ├── UpstreamError              502
+    │   └── Unavailable                503, 504 (retry_after)
+    ├── ResponseValidationError        the answer does not have the v1 shape
+    └── UnsupportedByServer            a legacy (pre-v1) server cannot do this
+
+Configuration problems raise :class:`django.core.exceptions.ImproperlyConfigured`, which is not
+part of this tree, so ``except JanitorSiteError`` never hides a misconfiguration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "BadRequest",
+    "ConnectError",
+    "Conflict",
+    "Forbidden",
+    "JanitorSiteError",
+    "NotFound",
+    "RateLimited",
+    "ResponseValidationError",
+    "ServerError",
+    "Timeout",
+    "TransportError",
+    "Unauthorized",
+    "Unavailable",
+    "UnsupportedByServer",
+    "UpstreamError",
+    "ValidationFailed",
+    "error_class_for",
+]
+
+
+class JanitorSiteError(Exception):
+    """Base of every run-time failure of a Janitor site API call."""
+
+
+class TransportError(JanitorSiteError):
+    """The request got no HTTP answer."""
+
+
+class ConnectError(TransportError):
+    """The service could not be reached (connection refused, name resolution, TLS)."""
+
+
+class Timeout(TransportError):
+    """A timeout, or the overall deadline of the call, ran out."""
+
+
+class APIError(JanitorSiteError):
+    """The service answered with a v1 error envelope (or a legacy equivalent)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        reason: str,
+        *,
+        details: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        method: str = "",
+        path: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.reason = reason
+        self.details: dict[str, Any] = dict(details or {})
+        self.request_id = request_id
+        self.method = method
+        self.path = path
+        #: Seconds the service asked to wait (``Retry-After`` on 429 and 503), if it said.
+        self.retry_after = retry_after
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f" on {self.method} {self.path}" if self.path else ""
+        request = f" (request id {self.request_id})" if self.request_id else ""
+        return f"{self.status} {self.code}{where}: {self.reason}{request}"
+
+
+class BadRequest(APIError):
+    """400 ``invalid_parameter`` / ``invalid_json``, and 405, 413, 415."""
+
+
+class Unauthorized(APIError):
+    """401: no credential, or an invalid or expired token (``invalid_token``)."""
+
+
+class Forbidden(APIError):
+    """403: authenticated without the role the endpoint needs (``details.required_role``)."""
+
+
+class NotFound(APIError):
+    """404: unknown resource, route, template, or a run without a diff."""
+
+
+class Conflict(APIError):
+    """409: the resource's state forbids the action (e.g. ``cannot_reschedule_success``)."""
+
+
+class ValidationFailed(APIError):
+    """422: a well-formed body the service rejected, or a template that failed."""
+
+
+class RateLimited(APIError):
+    """429: too many requests."""
+
+
+class ServerError(APIError):
+    """500 and unexpected 5xx answers."""
+
+
+class UpstreamError(APIError):
+    """502: a service the site depends on answered badly (``details.service``)."""
+
+
+class Unavailable(APIError):
+    """503 / 504: the site or a service it depends on is down, or maintenance."""
+
+
+class ResponseValidationError(JanitorSiteError):
+    """The answer is not of the v1 shape: names the endpoint and the first failing field."""
+
+    def __init__(self, method: str, path: str, field: str, message: str) -> None:
+        self.method = method
+        self.path = path
+        self.field = field
+        super().__init__(f"{method} {path}: unexpected response at {field!r}: {message}")
+
+
+class UnsupportedByServer(JanitorSiteError):
+    """A legacy (pre-v1) server cannot do this reliably (contract §8)."""
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: BadRequest,
+    409: Conflict,
+    413: BadRequest,
+    415: BadRequest,
+    422: ValidationFailed,
+    429: RateLimited,
+    500: ServerError,
+    502: UpstreamError,
+    503: Unavailable,
+    504: Unavailable,
+}
+
+
+def error_class_for(status: int) -> type[APIError]:
+    """The exception class of an HTTP error status."""
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    return ServerError if status >= 500 else BadRequest

@@ -1,0 +1,3 @@
+"""Tests of the client side: schemas, client, ORM layer."""
+
+from __future__ import annotations
