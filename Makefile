@@ -25,6 +25,8 @@ test: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/emulator_list.py
 	$(BIN)/python benchmarks/seed_time.py
+	$(BIN)/python benchmarks/parse_runs.py
+	$(BIN)/python benchmarks/client_vs_httpx.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check janitor_site_django tests example_project benchmarks

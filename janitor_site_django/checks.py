@@ -32,7 +32,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     if config.api_token and parts.scheme == "http" and parts.hostname not in _LOOPBACK:
         messages.append(
             Warning(
-                "JANITOR_SITE_URL uses http:// to a remote host: bearer tokens travel in clear text.",
+                "JANITOR_SITE_URL is plain http:// to a remote host: tokens would travel in clear.",
                 hint="Use https:// for any service that is not on this machine.",
                 id="janitor_site_django.W001",
             )
@@ -40,7 +40,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     if config.cache is not None and config.cache not in settings.CACHES:
         messages.append(
             Error(
-                f"JANITOR_SITE_CACHE names the cache {config.cache!r}, which CACHES does not define.",
+                f"JANITOR_SITE_CACHE names {config.cache!r}, which CACHES does not define.",
                 hint=f"Define CACHES[{config.cache!r}] or set JANITOR_SITE_CACHE = None.",
                 id="janitor_site_django.E003",
             )

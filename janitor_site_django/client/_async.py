@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .. import schemas
+from .. import exceptions, schemas
 from ..conf import SiteConfig
 from . import _operations as ops
-from ._core import Operation, Page, RawResponse, Sleep, walk_pages
+from ._core import Operation, Page, RawResponse, Sleep, require_v1, streamed, walk_pages
 from ._plan import CallPlan
 from ._transport import configure, django_cache, raw_response, translate_errors
 
@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 
 class AsyncSiteClient:
-    """Janitor site API v1 client for asyncio. ``AsyncSiteClient()`` reads the ``JANITOR_SITE_*`` settings.
+    """Janitor site API v1 client for asyncio; ``AsyncSiteClient()`` reads the settings.
 
     Keyword arguments override them: ``base_url``, ``token`` (always send this token instead
     of the user's or the service token), ``timeout`` (overall deadline of one call, seconds),
@@ -41,6 +41,8 @@ class AsyncSiteClient:
         self.config = configure(config, base_url=base_url, timeout=timeout, retries=retries)
         self._token = token
         self._cache = django_cache(self.config.cache)
+        #: Whether the server speaks v1; asked before the first POST (None: not yet known).
+        self._v1: bool | None = None
         self._http = httpx.AsyncClient(
             base_url=self.config.url,
             verify=self.config.verify_tls,
@@ -61,6 +63,8 @@ class AsyncSiteClient:
     # Plumbing -----------------------------------------------------------------------------
 
     async def _call(self, op: Operation[T]) -> T:
+        if not op.idempotent:
+            await self._require_v1(op)
         plan = CallPlan(op, self.config, self._token, type(self), caching=self._cache is not None)
         if plan.memoized:
             return plan.memo_value()
@@ -74,6 +78,12 @@ class AsyncSiteClient:
         if entry is not None and self._cache is not None:
             await self._cache.aset(plan.cache_key, entry, plan.store_seconds)
         return plan.finish(raw)
+
+    async def _require_v1(self, op: Operation[Any]) -> None:
+        """Send POSTs to v1 servers only; the server is asked once per client (§8 #19)."""
+        if self._v1 is None:
+            self._v1 = await self._call(ops.probe_api_version())
+        require_v1(op, self._v1)
 
     async def _exchange(self, plan: CallPlan[Any]) -> RawResponse:
         flow = plan.flow()
@@ -90,7 +100,9 @@ class AsyncSiteClient:
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
 
-    async def _send(self, plan: CallPlan[Any], timeout: float) -> RawResponse | Exception:
+    async def _send(
+        self, plan: CallPlan[Any], timeout: float
+    ) -> RawResponse | exceptions.TransportError:
         op = plan.op
         headers = plan.headers()
         if op.body is not None:
@@ -128,7 +140,9 @@ class AsyncSiteClient:
 
     # Codebases ----------------------------------------------------------------------------
 
-    async def get_codebase(self, name: str, *, include_inactive: bool | None = None) -> schemas.Codebase:
+    async def get_codebase(
+        self, name: str, *, include_inactive: bool | None = None
+    ) -> schemas.Codebase:
         return await self._call(ops.get_codebase(name, include_inactive))
 
     async def list_codebases(self, **filters: Any) -> Page[schemas.Codebase]:
@@ -141,7 +155,9 @@ class AsyncSiteClient:
     async def list_codebase_runs(self, name: str, **filters: Any) -> Page[schemas.Run]:
         return await self._call(ops.list_codebase_runs(name, **filters))
 
-    async def list_codebase_merge_proposals(self, name: str, **filters: Any) -> Page[schemas.MergeProposal]:
+    async def list_codebase_merge_proposals(
+        self, name: str, **filters: Any
+    ) -> Page[schemas.MergeProposal]:
         return await self._call(ops.list_codebase_merge_proposals(name, **filters))
 
     # Runs ---------------------------------------------------------------------------------
@@ -222,8 +238,10 @@ class AsyncSiteClient:
         plan.sent()
         try:
             async with self._http.stream(op.method, op.target, headers=plan.headers()) as response:
-                body = await response.aread() if response.status_code >= 400 else b""
-                plan.finish(plan.answered(raw_response(response, content=body)))
+                raw = raw_response(response, content=b"")
+                if not streamed(raw):  # an error or a legacy envelope: read to be parsed
+                    raw = raw_response(response, content=await response.aread())
+                plan.finish(plan.answered(raw))
                 async for chunk in response.aiter_bytes():
                     yield chunk
         except httpx.HTTPError as error:

@@ -21,6 +21,7 @@ from ._core import (
     path,
     segment,
     text_parser,
+    version_parser,
 )
 
 PUBLISH_MODES = ("push-derived", "push", "propose", "attempt-push")
@@ -39,11 +40,15 @@ _search_results = page_parser(schemas.SearchResult)
 _strings = page_parser(str)
 
 
-def _list(name: str, where: str, spec: p.ListSpec, parse: Any, filters: Mapping[str, Any]) -> Operation[Any]:
+def _list(
+    name: str, where: str, spec: p.ListSpec, parse: Any, filters: Mapping[str, Any]
+) -> Operation[Any]:
     return Operation(name, "GET", where, parse, tuple(spec.encode(name, filters)))
 
 
-def _get(name: str, where: str, parse: Any, params: tuple[tuple[str, str], ...] = ()) -> Operation[Any]:
+def _get(
+    name: str, where: str, parse: Any, params: tuple[tuple[str, str], ...] = ()
+) -> Operation[Any]:
     return Operation(name, "GET", where, parse, params)
 
 
@@ -57,6 +62,11 @@ def health() -> Operation[schemas.Health]:
 
 def status() -> Operation[schemas.Status]:
     return _get("status", path("status"), data_parser(schemas.Status))
+
+
+def probe_api_version() -> Operation[bool]:
+    """``GET /api/status``, read for one thing: whether the server speaks v1 (§8 #18)."""
+    return _get("probe_api_version", path("status"), version_parser)
 
 
 def get_user() -> Operation[schemas.User]:
@@ -78,7 +88,9 @@ def list_codebase_runs(name: str, **filters: Any) -> Operation[Page[schemas.Run]
     return _list("list_codebase_runs", where, p.CODEBASE_RUNS, _runs, filters)
 
 
-def list_codebase_merge_proposals(name: str, **filters: Any) -> Operation[Page[schemas.MergeProposal]]:
+def list_codebase_merge_proposals(
+    name: str, **filters: Any
+) -> Operation[Page[schemas.MergeProposal]]:
     where = path("c", segment(name, "name"), "merge-proposals")
     spec = p.CODEBASE_MERGE_PROPOSALS
     return _list("list_codebase_merge_proposals", where, spec, _merge_proposals, filters)
@@ -101,7 +113,9 @@ def get_run_diff(run_id: str, role: str = "main") -> Operation[bytes]:
 def update_run(run_id: str, *, description: str | None) -> Operation[schemas.Run]:
     if description is not None and not isinstance(description, str):
         raise ValueError(f"description must be a string or None, not {type(description).__name__}")
-    return _post("update_run", path("run", segment(run_id, "run_id")), _run, {"description": description})
+    return _post(
+        "update_run", path("run", segment(run_id, "run_id")), _run, {"description": description}
+    )
 
 
 def reschedule_run(
@@ -133,7 +147,10 @@ def list_merge_proposals(
     if campaign is None:
         spec, where = p.MERGE_PROPOSALS, path("merge-proposals")
     else:
-        spec, where = p.CAMPAIGN_MERGE_PROPOSALS, path(segment(campaign, "campaign"), "merge-proposals")
+        spec, where = (
+            p.CAMPAIGN_MERGE_PROPOSALS,
+            path(segment(campaign, "campaign"), "merge-proposals"),
+        )
     return _list("list_merge_proposals", where, spec, _merge_proposals, filters)
 
 

@@ -251,7 +251,17 @@ def encode_sort(value: Any, sortable: Sequence[str]) -> str:
 
 CODEBASES = ListSpec(
     CODEBASE_FILTERS,
-    ("name", "url", "branch", "subpath", "vcs_type", "value", "last_scanned", "web_url", "inactive"),
+    (
+        "name",
+        "url",
+        "branch",
+        "subpath",
+        "vcs_type",
+        "value",
+        "last_scanned",
+        "web_url",
+        "inactive",
+    ),
 )
 RUNS = ListSpec(
     RUN_FILTERS,
@@ -259,9 +269,19 @@ RUNS = ListSpec(
      "publish_status", "value", "worker_name"),
 )  # fmt: skip
 CODEBASE_RUNS = ListSpec(without(RUN_FILTERS, "codebase", "codebases"), RUNS.sortable)
-_MP_SORTABLE = ("url", "status", "codebase", "campaign", "merged_at", "last_scanned", "can_be_merged")
+_MP_SORTABLE = (
+    "url",
+    "status",
+    "codebase",
+    "campaign",
+    "merged_at",
+    "last_scanned",
+    "can_be_merged",
+)
 MERGE_PROPOSALS = ListSpec(MERGE_PROPOSAL_FILTERS, _MP_SORTABLE)
-CAMPAIGN_MERGE_PROPOSALS = ListSpec(without(MERGE_PROPOSAL_FILTERS, "campaign", "suite"), _MP_SORTABLE)
+CAMPAIGN_MERGE_PROPOSALS = ListSpec(
+    without(MERGE_PROPOSAL_FILTERS, "campaign", "suite"), _MP_SORTABLE
+)
 CODEBASE_MERGE_PROPOSALS = ListSpec(
     without(MERGE_PROPOSAL_FILTERS, "codebase", "codebases"), _MP_SORTABLE
 )

@@ -126,7 +126,8 @@ class CallPlan(Generic[T]):
 
     def _age(self) -> float:
         assert self.cached is not None
-        return self._wall_clock() - self.cached.stored_at
+        age: float = self._wall_clock() - self.cached.stored_at
+        return age
 
     @property
     def _revalidatable(self) -> bool:
@@ -203,7 +204,7 @@ class CallPlan(Generic[T]):
             self._record(error)
             raise
         if self.outcome == "stale" and isinstance(result, Page):
-            result = dataclasses.replace(result, stale=True)  # type: ignore[assignment]
+            result = dataclasses.replace(result, stale=True)
         if self._memo is not None:
             self._memo[self._memo_key] = result
         self._record(None)

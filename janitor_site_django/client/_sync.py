@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .. import schemas
+from .. import exceptions, schemas
 from ..conf import SiteConfig
 from . import _operations as ops
-from ._core import Operation, Page, RawResponse, Sleep, walk_pages
+from ._core import Operation, Page, RawResponse, Sleep, require_v1, streamed, walk_pages
 from ._plan import CallPlan
 from ._transport import configure, django_cache, raw_response, translate_errors
 
@@ -41,6 +41,8 @@ class SiteClient:
         self.config = configure(config, base_url=base_url, timeout=timeout, retries=retries)
         self._token = token
         self._cache = django_cache(self.config.cache)
+        #: Whether the server speaks v1; asked before the first POST (None: not yet known).
+        self._v1: bool | None = None
         self._http = httpx.Client(
             base_url=self.config.url,
             verify=self.config.verify_tls,
@@ -61,6 +63,8 @@ class SiteClient:
     # Plumbing -----------------------------------------------------------------------------
 
     def _call(self, op: Operation[T]) -> T:
+        if not op.idempotent:
+            self._require_v1(op)
         plan = CallPlan(op, self.config, self._token, type(self), caching=self._cache is not None)
         if plan.memoized:
             return plan.memo_value()
@@ -74,6 +78,12 @@ class SiteClient:
         if entry is not None and self._cache is not None:
             self._cache.set(plan.cache_key, entry, plan.store_seconds)
         return plan.finish(raw)
+
+    def _require_v1(self, op: Operation[Any]) -> None:
+        """Send POSTs to v1 servers only; the server is asked once per client (§8 #19)."""
+        if self._v1 is None:
+            self._v1 = self._call(ops.probe_api_version())
+        require_v1(op, self._v1)
 
     def _exchange(self, plan: CallPlan[Any]) -> RawResponse:
         flow = plan.flow()
@@ -90,7 +100,7 @@ class SiteClient:
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
 
-    def _send(self, plan: CallPlan[Any], timeout: float) -> RawResponse | Exception:
+    def _send(self, plan: CallPlan[Any], timeout: float) -> RawResponse | exceptions.TransportError:
         op = plan.op
         headers = plan.headers()
         if op.body is not None:
@@ -140,7 +150,9 @@ class SiteClient:
     def list_codebase_runs(self, name: str, **filters: Any) -> Page[schemas.Run]:
         return self._call(ops.list_codebase_runs(name, **filters))
 
-    def list_codebase_merge_proposals(self, name: str, **filters: Any) -> Page[schemas.MergeProposal]:
+    def list_codebase_merge_proposals(
+        self, name: str, **filters: Any
+    ) -> Page[schemas.MergeProposal]:
         return self._call(ops.list_codebase_merge_proposals(name, **filters))
 
     # Runs ---------------------------------------------------------------------------------
@@ -221,8 +233,10 @@ class SiteClient:
         plan.sent()
         try:
             with self._http.stream(op.method, op.target, headers=plan.headers()) as response:
-                body = response.read() if response.status_code >= 400 else b""
-                plan.finish(plan.answered(raw_response(response, content=body)))
+                raw = raw_response(response, content=b"")
+                if not streamed(raw):  # an error or a legacy envelope: read to be parsed
+                    raw = raw_response(response, content=response.read())
+                plan.finish(plan.answered(raw))
                 yield from response.iter_bytes()
         except httpx.HTTPError as error:
             plan.failed(translate_errors(error, op))

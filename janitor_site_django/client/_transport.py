@@ -35,10 +35,12 @@ def django_cache(alias: str | None) -> Any:
 
 def raw_response(response: httpx.Response, content: bytes | None = None) -> RawResponse:
     headers = {name.lower(): value for name, value in response.headers.items()}
-    return RawResponse(response.status_code, headers, response.content if content is None else content)
+    return RawResponse(
+        response.status_code, headers, response.content if content is None else content
+    )
 
 
-def translate_errors(error: BaseException, op: Operation[object]) -> exceptions.TransportError:
+def translate_errors(error: BaseException, op: Operation[Any]) -> exceptions.TransportError:
     """Our transport exception for an httpx one (ours pass through; others are re-raised)."""
     if isinstance(error, exceptions.TransportError):
         return error

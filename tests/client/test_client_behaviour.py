@@ -71,7 +71,9 @@ def faulty(make_client: Callable[..., Both], faults: Faults, **options: Any) -> 
 
 def unavailable() -> httpx.Response:
     return httpx.Response(
-        503, headers={"Retry-After": "0"}, json={"error": "unavailable", "reason": "busy", "details": {"service": "database"}}
+        503,
+        headers={"Retry-After": "0"},
+        json={"error": "unavailable", "reason": "busy", "details": {"service": "database"}},
     )
 
 
@@ -89,7 +91,9 @@ async def test_get_is_retried_until_it_succeeds(
     assert len(faults.seen) == 3 and calls[-1].attempts == 3 and calls[-1].status == 200
 
 
-async def test_retries_are_bounded(make_client: Callable[..., Both], janitor_emulator: EmulatorServer) -> None:
+async def test_retries_are_bounded(
+    make_client: Callable[..., Both], janitor_emulator: EmulatorServer
+) -> None:
     faults = Faults(unavailable(), unavailable(), unavailable(), unavailable())
     api = faulty(make_client, faults, base_url=janitor_emulator.url, retries=2)
     with pytest.raises(exceptions.Unavailable) as failure:
@@ -101,9 +105,13 @@ async def test_retries_are_bounded(make_client: Callable[..., Both], janitor_emu
 async def test_post_is_never_sent_twice(
     make_client: Callable[..., Both], janitor_emulator: EmulatorServer
 ) -> None:
-    faults = Faults(unavailable(), unavailable())
+    faults = Faults()
     token = janitor_emulator.tokens["admin"]
     api = faulty(make_client, faults, base_url=janitor_emulator.url, token=token, retries=5)
+    with pytest.raises(exceptions.NotFound):  # also asks /api/status once (contract §8 #19)
+        await api("update_run", "any-run", description="x")
+    faults.faults += [unavailable(), unavailable()]
+    faults.seen.clear()
     with pytest.raises(exceptions.Unavailable):
         await api("update_run", "any-run", description="x")
     assert [request.method for request in faults.seen] == ["POST"]
@@ -121,7 +129,9 @@ async def test_retry_after_longer_than_the_deadline_is_not_waited_for(
     make_client: Callable[..., Both], tmp_path: Any
 ) -> None:
     """The emulator without a runner answers 503 with Retry-After: 5; the deadline is 2 s."""
-    with start_emulator(f"sqlite:///{tmp_path / 'e.sqlite3'}", extra_args=["--without", "runner"]) as server:
+    with start_emulator(
+        f"sqlite:///{tmp_path / 'e.sqlite3'}", extra_args=["--without", "runner"]
+    ) as server:
         api = make_client(base_url=server.url, timeout=2.0, retries=3)
         started = time.monotonic()
         with capture_api_calls() as calls, pytest.raises(exceptions.Unavailable) as failure:
@@ -187,7 +197,10 @@ async def test_stale_if_error_serves_the_cached_body(
     faults = Faults()
     api = faulty(make_client, faults, config=cached_config.replace(retries=0))
     fresh = await api("list_codebases", limit=3)
-    faults.faults += [httpx.ConnectError("down"), httpx.Response(500, json={"error": "internal_error", "reason": "x"})]
+    faults.faults += [
+        httpx.ConnectError("down"),
+        httpx.Response(500, json={"error": "internal_error", "reason": "x"}),
+    ]
     with caplog.at_level(logging.WARNING, logger="janitor_site_django.api"):
         unreachable = await api("list_codebases", limit=3)
         failing = await api("list_codebases", limit=3)
@@ -199,7 +212,9 @@ async def test_stale_if_error_serves_the_cached_body(
 async def test_without_a_cached_body_errors_are_raised(
     make_client: Callable[..., Both], cached_config: SiteConfig
 ) -> None:
-    api = faulty(make_client, Faults(httpx.ConnectError("down")), config=cached_config.replace(retries=0))
+    api = faulty(
+        make_client, Faults(httpx.ConnectError("down")), config=cached_config.replace(retries=0)
+    )
     with pytest.raises(exceptions.ConnectError):
         await api("list_codebases", limit=4)
 
@@ -214,20 +229,29 @@ async def test_identical_gets_in_one_scope_are_sent_once(api: Both) -> None:
 
 
 def test_assert_num_api_calls_reports_the_calls(janitor_emulator: EmulatorServer) -> None:
-    with SiteClient(base_url=janitor_emulator.url) as client:
-        with pytest.raises(AssertionError, match=r"2 API calls were made, 1 expected:\n1\. GET /api/status"):
-            with assert_num_api_calls(1):
-                client.status()
-                client.health()
+    with (
+        SiteClient(base_url=janitor_emulator.url) as client,
+        pytest.raises(
+            AssertionError, match=r"2 API calls were made, 1 expected:\n1\. GET /api/status"
+        ),
+        assert_num_api_calls(1),
+    ):
+        client.status()
+        client.health()
 
 
 # Tokens -----------------------------------------------------------------------------------------
 
 
-async def test_token_chain(make_client: Callable[..., Both], janitor_emulator: EmulatorServer) -> None:
+async def test_token_chain(
+    make_client: Callable[..., Both], janitor_emulator: EmulatorServer
+) -> None:
     tokens = janitor_emulator.tokens
     config = SiteConfig(url=janitor_emulator.url, api_token=tokens["service"])
-    service, explicit = make_client(config=config), make_client(config=config, token=tokens["admin"])
+    service, explicit = (
+        make_client(config=config),
+        make_client(config=config, token=tokens["admin"]),
+    )
     assert (await service("get_user")).sub == "janitor-site-django"
     with user_token(tokens["qa"]):
         assert (await service("get_user")).sub == "bob"
@@ -262,11 +286,17 @@ def _serve(location: str) -> tuple[HTTPServer, type[_Recorder]]:
     return server, handler
 
 
-async def test_tokens_never_follow_redirects_to_another_origin(make_client: Callable[..., Both]) -> None:
+async def test_tokens_never_follow_redirects_to_another_origin(
+    make_client: Callable[..., Both],
+) -> None:
     elsewhere, elsewhere_handler = _serve("")
     redirecting, redirect_handler = _serve(f"http://127.0.0.1:{elsewhere.server_port}")
     try:
-        api = make_client(base_url=f"http://127.0.0.1:{redirecting.server_port}", token="secret-token-1", retries=0)
+        api = make_client(
+            base_url=f"http://127.0.0.1:{redirecting.server_port}",
+            token="secret-token-1",
+            retries=0,
+        )
         with pytest.raises(exceptions.JanitorSiteError):
             await api("get_user")
         assert redirect_handler.hits[0]["Authorization"] == "Bearer secret-token-1"
@@ -277,7 +307,9 @@ async def test_tokens_never_follow_redirects_to_another_origin(make_client: Call
 
 
 async def test_tokens_never_reach_logs_or_errors(
-    make_client: Callable[..., Both], janitor_emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
+    make_client: Callable[..., Both],
+    janitor_emulator: EmulatorServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     secret = janitor_emulator.tokens["admin"]
     api = make_client(base_url=janitor_emulator.url, token=secret)
@@ -297,7 +329,9 @@ async def test_tokens_never_reach_logs_or_errors(
 # Settings ------------------------------------------------------------------------------------
 
 
-def test_clients_read_settings_at_construction(settings: Any, janitor_emulator: EmulatorServer) -> None:
+def test_clients_read_settings_at_construction(
+    settings: Any, janitor_emulator: EmulatorServer
+) -> None:
     settings.JANITOR_SITE_URL = janitor_emulator.url + "/"
     settings.JANITOR_SITE_TIMEOUT = 3
     with SiteClient() as client:

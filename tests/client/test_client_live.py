@@ -48,7 +48,12 @@ def dumped(items: Any) -> Any:
         ("list_runs", (), "/api/runs", {"limit": 5, "result_codes": ["success", "nothing-to-do"]}),
         ("list_codebase_runs", ("{codebase}",), "/api/c/{codebase}/runs", {"limit": 4}),
         ("list_codebase_merge_proposals", ("{codebase}",), "/api/c/{codebase}/merge-proposals", {}),
-        ("list_merge_proposals", (), "/api/merge-proposals", {"limit": 6, "statuses": ["open", "merged"]}),
+        (
+            "list_merge_proposals",
+            (),
+            "/api/merge-proposals",
+            {"limit": 6, "statuses": ["open", "merged"]},
+        ),
         ("list_queue_items", (), "/api/queue/items", {"limit": 5, "offset": 10}),
         ("list_active_runs", (), "/api/active-runs", {"sort": "-current_duration"}),
         ("list_ready_runs", ("lintian-fixes",), "/api/lintian-fixes/ready", {"limit": 3}),
@@ -99,7 +104,10 @@ async def test_single_objects(api: Both, janitor_emulator: EmulatorServer, a_cod
     active = raw(janitor_emulator, "/api/active-runs", limit=1)["data"][0]
     assert (await api("get_active_run", active["run_id"])).codebase == active["codebase"]
     stats = await api("get_queue_status")
-    assert stats.queue.pending_candidates == raw(janitor_emulator, "/api/queue")["data"]["queue"]["pending_candidates"]
+    assert (
+        stats.queue.pending_candidates
+        == raw(janitor_emulator, "/api/queue")["data"]["queue"]["pending_candidates"]
+    )
     assert (await api("health")).status == "healthy"
     assert (await api("status")).api_version == "1"
     user = await api("get_user")
@@ -118,7 +126,10 @@ async def test_iteration_pages_through_everything(
     window = await api.collect("iter_runs", campaign="debianize", offset=5, limit=50)
     assert [run.run_id for run in window] == [run["run_id"] for run in expected["data"][5:55]]
     codebases = await api.collect("iter_codebases", vcs_type="git")
-    assert len(codebases) == raw(janitor_emulator, "/api/codebases", vcs_type="git", limit=0)["pagination"]["total"]
+    assert (
+        len(codebases)
+        == raw(janitor_emulator, "/api/codebases", vcs_type="git", limit=0)["pagination"]["total"]
+    )
 
 
 async def test_diff_is_bytes_passed_through(api: Both, janitor_emulator: EmulatorServer) -> None:
@@ -131,12 +142,16 @@ async def test_diff_is_bytes_passed_through(api: Both, janitor_emulator: Emulato
 
 
 async def test_exports_stream_csv_and_json(api: Both, janitor_emulator: EmulatorServer) -> None:
-    body = b"".join(await api.collect("export", "runs", format="csv", campaign="debianize", limit=30))
+    body = b"".join(
+        await api.collect("export", "runs", format="csv", campaign="debianize", limit=30)
+    )
     rows = list(csv.DictReader(io.StringIO(body.decode())))
     expected = raw(janitor_emulator, "/api/runs", campaign="debianize", limit=30)["data"]
     assert [row["run_id"] for row in rows] == [run["run_id"] for run in expected]
     body = b"".join(await api.collect("export", "codebases", format="json", sort="-name", limit=5))
-    assert json.loads(body) == raw(janitor_emulator, "/api/codebases", sort="-name", limit=5)["data"]
+    assert (
+        json.loads(body) == raw(janitor_emulator, "/api/codebases", sort="-name", limit=5)["data"]
+    )
 
 
 async def test_renders(api: Both) -> None:
@@ -161,7 +176,9 @@ async def test_path_parameters_round_trip(api: Both, name: str) -> None:
         assert failure.value.details == {"resource": "codebase", "codebase": name}
 
 
-async def test_error_mapping(make_client: Callable[..., Both], janitor_emulator: EmulatorServer) -> None:
+async def test_error_mapping(
+    make_client: Callable[..., Both], janitor_emulator: EmulatorServer
+) -> None:
     anonymous = make_client(base_url=janitor_emulator.url)
     with pytest.raises(exceptions.Unauthorized) as unauthorized:
         await anonymous("get_user")
@@ -210,7 +227,9 @@ async def test_writes(make_client: Callable[..., Both], writable_emulator: Emula
     api = make_client(base_url=writable_emulator.url, token=writable_emulator.tokens["admin"])
     held = {
         (item["codebase"], item["campaign"])
-        for item in raw(writable_emulator, "/api/queue/items", bucket="update-existing-mp", limit=1000)["data"]
+        for item in raw(
+            writable_emulator, "/api/queue/items", bucket="update-existing-mp", limit=1000
+        )["data"]
     }  # such queue rows are left as they are by a reschedule
     failed = [
         run
@@ -220,7 +239,9 @@ async def test_writes(make_client: Callable[..., Both], writable_emulator: Emula
     run_id = failed[0]["run_id"] if api.kind == "sync" else failed[1]["run_id"]
     updated = await api("update_run", run_id, description="Reviewed by the client test")
     assert updated.description == "Reviewed by the client test"
-    assert raw(writable_emulator, f"/api/run/{run_id}")["data"]["description"] == updated.description
+    assert (
+        raw(writable_emulator, f"/api/run/{run_id}")["data"]["description"] == updated.description
+    )
     scheduled = await api("reschedule_run", run_id, offset=-5, refresh=True, requester="tests")
     assert (scheduled.bucket, scheduled.refresh, scheduled.requester) == ("manual", True, "tests")
     success = raw(writable_emulator, "/api/runs", result_code="success", limit=1)["data"][0]

@@ -21,7 +21,9 @@ def test_defaults_are_finite_and_documented() -> None:
     config = SiteConfig.from_values({"JANITOR_SITE_URL": "https://janitor.example.org/"})
     assert config.url == "https://janitor.example.org"
     assert 0 < config.timeout < 60 and config.page_size == 1000 and config.cache is None
-    assert set(DEFAULTS) == {"JANITOR_SITE_" + name.upper() for name in SiteConfig.__dataclass_fields__}
+    assert set(DEFAULTS) == {
+        "JANITOR_SITE_" + name.upper() for name in SiteConfig.__dataclass_fields__
+    }
 
 
 def test_settings_are_read_when_accessed(settings: Any) -> None:
@@ -39,7 +41,11 @@ def test_settings_are_read_when_accessed(settings: Any) -> None:
         ("JANITOR_SITE_URL", "https://x/?a=1", "no query or fragment"),
         ("JANITOR_SITE_TIMEOUT", None, "JANITOR_SITE_TIMEOUT must be a finite number"),
         ("JANITOR_SITE_TIMEOUT", float("inf"), "JANITOR_SITE_TIMEOUT must be a finite number"),
-        ("JANITOR_SITE_PAGE_SIZE", 1001, "JANITOR_SITE_PAGE_SIZE must be an integer from 1 to 1000"),
+        (
+            "JANITOR_SITE_PAGE_SIZE",
+            1001,
+            "JANITOR_SITE_PAGE_SIZE must be an integer from 1 to 1000",
+        ),
         ("JANITOR_SITE_RETRIES", True, "JANITOR_SITE_RETRIES must be an integer"),
         ("JANITOR_SITE_VERIFY_TLS", "yes", "JANITOR_SITE_VERIFY_TLS must be True or False"),
     ],
@@ -78,7 +84,10 @@ def test_checks(settings: Any) -> None:
     settings.JANITOR_SITE_URL = "http://janitor.example.org"
     settings.JANITOR_SITE_API_TOKEN = "token"
     settings.JANITOR_SITE_CACHE = "missing"
-    assert [m.id for m in check_settings()] == ["janitor_site_django.W001", "janitor_site_django.E003"]
+    assert [m.id for m in check_settings()] == [
+        "janitor_site_django.W001",
+        "janitor_site_django.E003",
+    ]
     settings.JANITOR_SITE_URL = "http://127.0.0.1:8080"
     settings.JANITOR_SITE_CACHE = "default"
     assert check_settings() == []
