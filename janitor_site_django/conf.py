@@ -56,7 +56,11 @@ def _optional_str(name: str, value: Any) -> str | None:
 
 
 def _positive_float(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value < float("inf")
+    ):
         raise ImproperlyConfigured(f"{name} must be a finite number of seconds > 0, not {value!r}.")
     return float(value)
 
@@ -64,7 +68,9 @@ def _positive_float(name: str, value: Any) -> float:
 def _bounded_int(low: int, high: int) -> Callable[[str, Any], int]:
     def check(name: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ImproperlyConfigured(f"{name} must be an integer from {low} to {high}, not {value!r}.")
+            raise ImproperlyConfigured(
+                f"{name} must be an integer from {low} to {high}, not {value!r}."
+            )
         return value
 
     return check

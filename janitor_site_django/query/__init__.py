@@ -1,0 +1,9 @@
+"""The ORM layer: API-backed querysets compiled from Django's own ``Query``."""
+
+from __future__ import annotations
+
+from .compiler import ApiQuery, compile_query
+from .queryset import ApiManager, ApiQuerySet
+from .resources import FieldFilter, Resource
+
+__all__ = ["ApiManager", "ApiQuery", "ApiQuerySet", "FieldFilter", "Resource", "compile_query"]

@@ -1,0 +1,315 @@
+"""Django's ``Query`` (where tree, ordering, slice) → one v1 list request's parameters.
+
+Pure functions of the query: no I/O. Whatever v1 cannot express raises ``FieldError`` or
+``NotSupportedError`` naming the model, the lookup and what is supported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import FieldError
+from django.db import NotSupportedError
+from django.db.models import Field, Model
+from django.db.models.expressions import Col, F, OrderBy
+from django.db.models.lookups import Lookup
+from django.db.models.sql import Query
+from django.db.models.sql.where import AND, OR, NothingNode, WhereNode
+
+from .resources import FieldFilter, Resource
+
+MICROSECOND = dt.timedelta(microseconds=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class ApiQuery:
+    """One compiled queryset: the list call's keyword arguments and the slice."""
+
+    #: Keyword arguments of the client's list method (filters and ``sort``).
+    params: Mapping[str, Any]
+    #: Values of the resource's path fields (e.g. the ready list's campaign), in order.
+    path: tuple[str, ...]
+    offset: int
+    limit: int | None
+    #: The filters can match nothing (``none()``, contradictory filters): make no request.
+    empty: bool = False
+
+    @property
+    def signature(self) -> tuple[Any, ...]:
+        """Identity of the filtered set, ignoring order and slice (to share ``total``)."""
+        filters = tuple(sorted((k, repr(v)) for k, v in self.params.items() if k != "sort"))
+        return (self.path, filters)
+
+
+class _Empty(Exception):
+    """The where tree matches nothing."""
+
+
+def _model_name(model: type[Model]) -> str:
+    return model._meta.object_name or model.__name__
+
+
+def _unsupported(model: type[Model], what: str, hint: str) -> NotSupportedError:
+    return NotSupportedError(f"{_model_name(model)}: {what} is not supported by the API. {hint}")
+
+
+class WhereCompiler:
+    """Walks one ``Query.where`` tree into v1 parameters."""
+
+    def __init__(self, query: Query, resource: Resource, extra: Mapping[str, Any]) -> None:
+        self.query = query
+        self.model: type[Model] = query.model  # type: ignore[assignment]
+        self.resource = resource
+        self.params: dict[str, Any] = dict(extra)
+        self.path: dict[str, str] = {}
+
+    def compile(self) -> tuple[dict[str, Any], tuple[str, ...]]:
+        self._node(self.query.where)
+        missing = [name for name in self.resource.path_fields if name not in self.path]
+        if missing:
+            raise _unsupported(
+                self.model,
+                "a query without " + " and ".join(f"filter({name}=...)" for name in missing),
+                f"{_model_name(self.model)} lists are per {missing[0]}: "
+                f"filter({missing[0]}=...) first.",
+            )
+        return self.params, tuple(self.path[name] for name in self.resource.path_fields)
+
+    # Tree --------------------------------------------------------------------------------
+
+    def _node(self, node: Any) -> None:
+        if isinstance(node, NothingNode):
+            raise _Empty
+        if isinstance(node, Lookup):
+            self._lookup(node)
+            return
+        if not isinstance(node, WhereNode):
+            raise _unsupported(self.model, f"the filter {node!r}", "Use field lookups.")
+        if node.negated:
+            self._negation(node)
+        elif node.connector == AND or len(node.children) <= 1:
+            for child in node.children:
+                self._node(child)
+        elif node.connector == OR:
+            self._disjunction(node)
+        else:
+            raise _unsupported(self.model, f"the {node.connector} connector", "Use AND or OR.")
+
+    def _disjunction(self, node: WhereNode) -> None:
+        """OR is expressible in two shapes: one field's values (IN) or ``q`` over its fields."""
+        lookups = [child for child in node.children if isinstance(child, Lookup)]
+        if len(lookups) != len(node.children):
+            raise self._or_error()
+        fields = {self._field(lookup).name for lookup in lookups}
+        names = {lookup.lookup_name for lookup in lookups}
+        if len(fields) == 1 and names <= {"exact", "in"}:
+            values: list[Any] = []
+            for lookup in lookups:
+                values += list(lookup.rhs) if lookup.lookup_name == "in" else [lookup.rhs]
+            self._in(self._field(lookups[0]), values, "in")
+            return
+        terms = {lookup.rhs for lookup in lookups}
+        if names == {"icontains"} and len(terms) == 1 and fields == set(self.resource.searched):
+            self._set("q", terms.pop())
+            return
+        raise self._or_error()
+
+    def _or_error(self) -> NotSupportedError:
+        searched = ", ".join(self.resource.searched)
+        return _unsupported(
+            self.model,
+            "OR across different parameters",
+            f"OR works over one field's values (field__in), or as the search q: one term "
+            f"icontains-ed over exactly these fields: {searched}.",
+        )
+
+    def _negation(self, node: WhereNode) -> None:
+        """``exclude(flag=x)`` on a non-null boolean is ``flag=not x``; nothing else is."""
+        if len(node.children) == 1 and isinstance(node.children[0], Lookup):
+            lookup = node.children[0]
+            field = self._field(lookup)
+            if (
+                lookup.lookup_name == "exact"
+                and field.get_internal_type() == "BooleanField"
+                and not field.null
+                and isinstance(lookup.rhs, bool)
+            ):
+                self._apply(field, "exact", not lookup.rhs)
+                return
+        raise _unsupported(
+            self.model,
+            "this exclude()",
+            "The API has no negated filters; only exclude() of a non-null boolean field works.",
+        )
+
+    # Lookups -----------------------------------------------------------------------------
+
+    def _field(self, lookup: Lookup) -> Field[Any, Any]:
+        lhs = lookup.lhs
+        if not isinstance(lhs, Col):
+            raise _unsupported(
+                self.model,
+                f"the lookup {lookup.lookup_name!r} on {lhs!r}",
+                "Transforms (e.g. __date, __year) cannot be sent to the API.",
+            )
+        if lhs.alias != self.query.get_initial_alias():
+            raise _unsupported(
+                self.model,
+                f"filtering on the related field {lhs.target.model.__name__}.{lhs.target.name}",
+                "Filter the related model's own queryset, or by its primary key here.",
+            )
+        field: Field[Any, Any] = lhs.target
+        return field
+
+    def _lookup(self, lookup: Lookup) -> None:
+        self._apply(self._field(lookup), lookup.lookup_name, lookup.rhs)
+
+    def _apply(self, field: Field[Any, Any], name: str, value: Any) -> None:
+        if field.name in self.resource.path_fields and name == "exact":
+            self._path(field.name, value)
+            return
+        if field.name in self.resource.defaults and name == "exact":
+            if value != self.resource.defaults[field.name]:
+                raise self._lookup_error(field, name)
+            return
+        if name == "icontains" and self.resource.searched == (field.name,):
+            self._set("q", value)
+            return
+        if name == "in":
+            self._in(field, list(value), name)
+            return
+        spec = self.resource.filters.get(field.name)
+        if spec is None:
+            raise self._lookup_error(field, name)
+        if name == "exact" and spec.exact and value is not None:
+            self._set(spec.exact, value)
+        elif name in ("gte", "gt", "lt", "lte", "range") and spec.gte and spec.lt:
+            self._range(spec, name, value)
+        else:
+            raise self._lookup_error(field, name)
+
+    def _lookup_error(self, field: Field[Any, Any], name: str) -> NotSupportedError:
+        spec = self.resource.filters.get(field.name)
+        supported = ", ".join(spec.lookups()) if spec else "none"
+        searched = self.resource.searched
+        if name == "icontains":
+            hint = (
+                f"The API's search q matches any of {', '.join(searched)} at once: use "
+                f"{_model_name(self.model)}.objects.search(term), or icontains over all of them "
+                "in one Q(...) | Q(...)."
+            )
+        else:
+            filtered = ", ".join(self.resource.filtered_fields())
+            hint = f"Lookups on {field.name}: {supported}. Filterable fields: {filtered}."
+        return _unsupported(self.model, f"the lookup {field.name}__{name}", hint)
+
+    def _in(self, field: Field[Any, Any], values: list[Any], name: str) -> None:
+        spec = self.resource.filters.get(field.name)
+        if spec is None or spec.many is None:
+            raise self._lookup_error(field, name)
+        if not values:
+            raise _Empty
+        current = self.params.get(spec.many)
+        wanted = list(dict.fromkeys(values))
+        if current is not None:
+            wanted = [value for value in current if value in set(wanted)]
+            if not wanted:
+                raise _Empty
+        self.params[spec.many] = wanted
+
+    def _range(self, spec: FieldFilter, name: str, value: Any) -> None:
+        bounds = {
+            "gte": [(spec.gte, value)],
+            "gt": [(spec.gte, _after(value))],
+            "lt": [(spec.lt, value)],
+            "lte": [(spec.lt, _after(value))],
+            "range": [(spec.gte, value[0]), (spec.lt, _after(value[1]))],
+        }[name]
+        for param, bound in bounds:
+            assert param is not None
+            current = self.params.get(param)
+            if current is not None:  # two bounds on one side: the tighter one wins
+                bound = max(current, bound) if param == spec.gte else min(current, bound)
+            self.params[param] = bound
+
+    def _set(self, param: str, value: Any) -> None:
+        if param in self.params and self.params[param] != value:
+            raise _Empty  # x = a AND x = b
+        self.params[param] = value
+
+    def _path(self, name: str, value: Any) -> None:
+        if name in self.path and self.path[name] != value:
+            raise _Empty
+        self.path[name] = value
+
+
+def _after(value: Any) -> Any:
+    """The next instant after a timestamp: v1 timestamps have microsecond resolution."""
+    if not isinstance(value, dt.datetime):
+        raise NotSupportedError(f"range bounds must be datetimes, not {type(value).__name__}")
+    return value + MICROSECOND
+
+
+def compile_ordering(query: Query, resource: Resource) -> str | None:
+    """The ``sort`` parameter: ``order_by`` (or ``Meta.ordering``), reversed by ``reverse()``."""
+    model: type[Model] = query.model  # type: ignore[assignment]
+    names: Iterable[Any] = query.order_by or (
+        model._meta.ordering if query.default_ordering else ()
+    )
+    fields: list[str] = []
+    for entry in names:
+        field, descending = _order_entry(model, entry)
+        if field not in resource.sortable:
+            sortable = ", ".join(resource.sortable)
+            raise FieldError(
+                f"{_model_name(model)} cannot be ordered by {field!r} through the API; "
+                f"sortable fields: {sortable}."
+            )
+        if not query.standard_ordering:
+            descending = not descending
+        api_field = resource.sortable[field]
+        if all(existing.lstrip("-") != api_field for existing in fields):
+            fields.append(("-" if descending else "") + api_field)
+    return ",".join(fields) or None
+
+
+def _order_entry(model: type[Model], entry: Any) -> tuple[str, bool]:
+    if isinstance(entry, OrderBy) and isinstance(entry.expression, F):
+        return _field_name(model, entry.expression.name), entry.descending
+    if isinstance(entry, F):
+        return _field_name(model, entry.name), False
+    if not isinstance(entry, str) or entry == "?":
+        raise _unsupported(model, f"ordering by {entry!r}", "Order by field names.")
+    descending = entry.startswith("-")
+    return _field_name(model, entry.lstrip("-+")), descending
+
+
+def _field_name(model: type[Model], name: str) -> str:
+    """A model field's name for an ordering term (``pk``, attnames and ``fk__pk`` resolved)."""
+    meta = model._meta
+    if name == "pk":
+        return meta.pk.name  # type: ignore[union-attr]
+    head, _, rest = name.partition("__")
+    for field in meta.concrete_fields:
+        if head in (field.name, field.attname):
+            related = field.related_model
+            if not rest or (related is not None and rest in ("pk", related._meta.pk.name)):  # type: ignore[union-attr]
+                return field.name
+    raise FieldError(f"{_model_name(model)} has no field {name!r} to order by.")
+
+
+def compile_query(query: Query, resource: Resource, extra: Mapping[str, Any]) -> ApiQuery:
+    """The v1 request for ``query``; ``extra`` are raw v1 parameters (``api_params()``)."""
+    offset, high = query.low_mark, query.high_mark
+    limit = None if high is None else max(0, high - offset)
+    try:
+        params, path = WhereCompiler(query, resource, extra).compile()
+    except _Empty:
+        return ApiQuery({}, (), offset, limit, empty=True)
+    sort = compile_ordering(query, resource)
+    if sort is not None:
+        params["sort"] = sort
+    return ApiQuery(params, path, offset, limit, empty=limit == 0)

@@ -1,0 +1,531 @@
+"""``ApiQuerySet``: Django's ``QuerySet`` with evaluation replaced by v1 API calls.
+
+Filtering, ordering, slicing, cloning and ``values()`` are Django's own; only evaluation is
+new: the ``Query`` is compiled into one list request's parameters (``compiler.py``) and pages
+are fetched through the client (``SiteClient`` / ``AsyncSiteClient``), never SQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import contextvars
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from django.db import NotSupportedError
+from django.db.models import Manager, Model, QuerySet
+from django.db.models.query import ModelIterable
+
+from .. import exceptions
+from ..client import AsyncSiteClient, Page, SiteClient, get_async_client, get_client, user_token
+from ..client._core import walk_pages
+from . import rows
+from .compiler import ApiQuery, compile_ordering, compile_query
+from .resources import Resource
+
+M = TypeVar("M", bound=Model)
+
+#: Threads fetching the next page while the current one is consumed.
+_prefetcher = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="janitor-site-page")
+#: Most values one ``__in`` parameter may carry (v1 lists hold at most 1000 elements).
+MAX_LIST = 1000
+#: Parent resources whose 404 on a list means "no rows" (an unknown campaign lists nothing).
+_EMPTY_PARENTS = ("campaign", "codebase")
+
+_WRITE_HINT = "The API allows run.save(update_fields=['description']), run.reschedule() and codebase.publish()."
+
+
+def _read_only(name: str) -> Callable[..., Any]:
+    def refuse(self: ApiQuerySet[Any], *args: Any, **kwargs: Any) -> Any:
+        raise NotSupportedError(
+            f"{self.model.__name__}.objects.{name}() is not supported: API models are read-only. "
+            + _WRITE_HINT
+        )
+
+    refuse.__name__ = name
+    return refuse
+
+
+class ApiQuerySet(QuerySet[M]):
+    """A lazy, cloned-on-chain, result-cached query over a v1 list endpoint."""
+
+    def __init__(self, model: type[M] | None = None, query: Any = None, using: str | None = None,
+                 hints: dict[str, Any] | None = None) -> None:  # fmt: skip
+        super().__init__(model, query, using, hints)
+        self._api_extra: Mapping[str, Any] = {}
+        self._api_token: str | None = None
+        #: ``total`` per filtered set, shared by clones (a count reuses a page's total).
+        self._api_totals: dict[tuple[Any, ...], int] = {}
+
+    def _clone(self) -> ApiQuerySet[M]:
+        clone: ApiQuerySet[M] = super()._clone()  # type: ignore[assignment]
+        clone._api_extra = self._api_extra
+        clone._api_token = self._api_token
+        clone._api_totals = self._api_totals
+        return clone
+
+    # API-specific chain methods -----------------------------------------------------------
+
+    def api_params(self, **params: Any) -> ApiQuerySet[M]:
+        """Add raw v1 query parameters that no model field expresses (``publishable_only=True``,
+        ``include_inactive=True``, ``min_success_chance=0.5``…). Checked by the client."""
+        clone = self._chain()
+        clone._api_extra = {**self._api_extra, **params}
+        return clone
+
+    def search(self, term: str) -> ApiQuerySet[M]:
+        """The endpoint's ``q`` search (case-insensitive, over all its searched fields)."""
+        return self.api_params(q=term)
+
+    def using_token(self, token: str) -> ApiQuerySet[M]:
+        """Evaluate with this bearer token instead of the user's or the service token."""
+        clone = self._chain()
+        clone._api_token = token
+        return clone
+
+    # Early validation: filters and orderings the API cannot do fail here, before any I/O ----
+
+    @property
+    def _api_resource(self) -> Resource:
+        resource: Resource = self.model.api_resource  # type: ignore[attr-defined]
+        return resource
+
+    def _filter_or_exclude_inplace(self, negate: bool, args: Any, kwargs: Any) -> None:
+        super()._filter_or_exclude_inplace(negate, args, kwargs)
+        self._api_query()
+
+    def order_by(self, *field_names: Any) -> ApiQuerySet[M]:
+        clone: ApiQuerySet[M] = super().order_by(*field_names)  # type: ignore[assignment]
+        compile_ordering(clone.query, self._api_resource)
+        return clone
+
+    def _api_query(self) -> ApiQuery:
+        return compile_query(self.query, self._api_resource, self._api_extra)
+
+    @contextlib.contextmanager
+    def _api_credentials(self) -> Iterator[None]:
+        if self._api_token is None:
+            yield
+        else:
+            with user_token(self._api_token):
+                yield
+
+    # Requests -----------------------------------------------------------------------------
+
+    def _list_args(
+        self, api: ApiQuery, offset: int, limit: int
+    ) -> tuple[tuple[str, ...], dict[str, Any]]:
+        return api.path, {**api.params, "offset": offset, "limit": limit}
+
+    def _page(self, client: SiteClient, api: ApiQuery, offset: int, limit: int) -> Page[Any]:
+        path, kwargs = self._list_args(api, offset, limit)
+        try:
+            with self._api_credentials():
+                page: Page[Any] = getattr(client, self._api_resource.list_method)(*path, **kwargs)
+        except exceptions.NotFound as error:
+            if error.details.get("resource") not in _EMPTY_PARENTS:
+                raise
+            page = Page([], 0, offset, limit, False)
+        self._remember_total(api, page)
+        return page
+
+    async def _apage(
+        self, client: AsyncSiteClient, api: ApiQuery, offset: int, limit: int
+    ) -> Page[Any]:
+        path, kwargs = self._list_args(api, offset, limit)
+        try:
+            with self._api_credentials():
+                page: Page[Any] = await getattr(client, self._api_resource.list_method)(
+                    *path, **kwargs
+                )
+        except exceptions.NotFound as error:
+            if error.details.get("resource") not in _EMPTY_PARENTS:
+                raise
+            page = Page([], 0, offset, limit, False)
+        self._remember_total(api, page)
+        return page
+
+    def _remember_total(self, api: ApiQuery, page: Page[Any]) -> None:
+        if page.total is not None:
+            self._api_totals[api.signature] = page.total
+
+    def _split(self, api: ApiQuery) -> list[ApiQuery]:
+        """One query per 1000 values of its longest ``__in`` list (v1's list limit)."""
+        long = [
+            name
+            for name, value in api.params.items()
+            if isinstance(value, list) and len(value) > MAX_LIST
+        ]
+        if not long:
+            return [api]
+        if api.offset or api.limit is not None or len(long) > 1:
+            raise NotSupportedError(
+                f"{self.model.__name__}: slicing or combining __in lists of more than {MAX_LIST} "
+                "values is not supported; iterate in batches."
+            )
+        values = api.params[long[0]]
+        return [
+            ApiQuery({**api.params, long[0]: values[i : i + MAX_LIST]}, api.path, 0, None)
+            for i in range(0, len(values), MAX_LIST)
+        ]
+
+    def _items(self, page_size: int | None = None, prefetch: bool = True) -> Iterator[Any]:
+        """Every parsed item of this queryset, page by page (the next page fetched ahead)."""
+        api = self._api_query()
+        if api.empty:
+            return
+        client = get_client()
+        size = min(page_size or client.config.page_size, client.config.page_size)
+        for part in self._split(api):
+            yield from self._walk(client, part, size, prefetch)
+
+    def _walk(self, client: SiteClient, api: ApiQuery, size: int, prefetch: bool) -> Iterator[Any]:
+        walk = walk_pages({"offset": api.offset, "limit": api.limit}, size)
+        request = next(walk)
+        page = self._page(client, api, request["offset"], request["limit"])
+        while True:
+            try:
+                request = walk.send(page)
+            except StopIteration:
+                yield from page.items
+                return
+            if prefetch:
+                context = contextvars.copy_context()
+                ahead = _prefetcher.submit(
+                    context.run, self._page, client, api, request["offset"], request["limit"]
+                )
+                yield from page.items
+                page = ahead.result()
+            else:
+                yield from page.items
+                page = self._page(client, api, request["offset"], request["limit"])
+
+    async def _aitems(self, page_size: int | None = None) -> AsyncIterator[Any]:
+        api = self._api_query()
+        if api.empty:
+            return
+        client = get_async_client()
+        size = min(page_size or client.config.page_size, client.config.page_size)
+        for part in self._split(api):
+            walk = walk_pages({"offset": part.offset, "limit": part.limit}, size)
+            request = next(walk)
+            page = await self._apage(client, part, request["offset"], request["limit"])
+            while True:
+                try:
+                    request = walk.send(page)
+                except StopIteration:
+                    for item in page.items:
+                        yield item
+                    break
+                ahead = asyncio.ensure_future(
+                    self._apage(client, part, request["offset"], request["limit"])
+                )
+                for item in page.items:
+                    yield item
+                page = await ahead
+
+    # Evaluation ---------------------------------------------------------------------------
+
+    def _results(self, items: list[Any]) -> list[Any]:
+        results = rows.converter(self)(items)
+        if self._iterable_class is ModelIterable:
+            rows.attach_known_related(self, results)
+        return results
+
+    def _fetch_all(self) -> None:
+        if self._result_cache is None:
+            self._result_cache = self._results(list(self._items()))
+            if self._iterable_class is ModelIterable and self.query.select_related:
+                from .relations import select_related
+
+                select_related(self, self._result_cache)
+        if self._prefetch_related_lookups and not self._prefetch_done:
+            self._prefetch_related_objects()
+
+    async def _afetch_all(self) -> None:
+        if self._result_cache is None:
+            items = [item async for item in self._aitems()]
+            results = self._results(items)
+            if self._iterable_class is ModelIterable and self.query.select_related:
+                from .relations import aselect_related
+
+                await aselect_related(self, results)
+            self._result_cache = results
+        if self._prefetch_related_lookups and not self._prefetch_done:
+            from asgiref.sync import sync_to_async
+
+            await sync_to_async(self._prefetch_related_objects)()
+
+    def __aiter__(self) -> AsyncIterator[M]:
+        async def generator() -> AsyncIterator[M]:
+            await self._afetch_all()
+            assert self._result_cache is not None
+            for obj in self._result_cache:
+                yield obj
+
+        return generator()
+
+    def iterator(self, chunk_size: int | None = None) -> Iterator[M]:
+        """Results page by page (``chunk_size`` items a request), without the result cache."""
+        convert = rows.converter(self)
+        batch: list[Any] = []
+        for item in self._items(chunk_size):
+            batch.append(item)
+            if len(batch) == (chunk_size or MAX_LIST):
+                yield from self._emit(convert, batch)
+                batch = []
+        yield from self._emit(convert, batch)
+
+    def _emit(self, convert: Callable[[list[Any]], list[Any]], batch: list[Any]) -> Iterator[Any]:
+        results = convert(batch)
+        if self._iterable_class is ModelIterable:
+            rows.attach_known_related(self, results)
+            if self._prefetch_related_lookups and results:
+                from django.db.models import prefetch_related_objects
+
+                prefetch_related_objects(results, *self._prefetch_related_lookups)
+        yield from results
+
+    async def aiterator(self, chunk_size: int = 1000) -> AsyncIterator[M]:  # type: ignore[override]
+        """Results page by page from ``AsyncSiteClient``, without the result cache."""
+        batch: list[Any] = []
+        async for item in self._aitems(chunk_size):
+            batch.append(item)
+            if len(batch) == chunk_size:
+                for obj in self._results(batch):
+                    yield obj
+                batch = []
+        for obj in self._results(batch):
+            yield obj
+
+    # Counting -----------------------------------------------------------------------------
+
+    def _sliced(self, total: int, api: ApiQuery) -> int:
+        remaining = max(0, total - api.offset)
+        return remaining if api.limit is None else min(remaining, api.limit)
+
+    def count(self) -> int:
+        """``total`` of the filtered set (one ``limit=0`` request, or none if already known)."""
+        if self._result_cache is not None:
+            return len(self._result_cache)
+        api = self._api_query()
+        if api.empty:
+            return 0
+        total = self._api_totals.get(api.signature)
+        if total is None:
+            page = self._page(get_client(), api, 0, 0) if len(self._split(api)) == 1 else None
+            total = page.total if page is not None else None
+        if total is None:  # a legacy server without totals, or split lists: count by paging
+            return sum(1 for _ in self._items())
+        return self._sliced(total, api)
+
+    async def acount(self) -> int:
+        if self._result_cache is not None:
+            return len(self._result_cache)
+        api = self._api_query()
+        if api.empty:
+            return 0
+        total = self._api_totals.get(api.signature)
+        if total is None and len(self._split(api)) == 1:
+            total = (await self._apage(get_async_client(), api, 0, 0)).total
+        if total is None:
+            return len([item async for item in self._aitems()])
+        return self._sliced(total, api)
+
+    def exists(self) -> bool:
+        if self._result_cache is not None:
+            return bool(self._result_cache)
+        return self.count() > 0
+
+    async def aexists(self) -> bool:
+        if self._result_cache is not None:
+            return bool(self._result_cache)
+        return await self.acount() > 0
+
+    # Single objects -----------------------------------------------------------------------
+
+    def _detail_key(self, api: ApiQuery) -> Any:
+        """The primary key when the query is exactly ``pk=value`` on a resource with a detail
+        endpoint (and not sliced), else None."""
+        resource = self._api_resource
+        pk = self.model._meta.pk
+        spec = resource.filters.get(pk.name) if pk is not None else None
+        param = spec.exact if spec is not None else pk.name if pk is not None else None
+        ignored = {"sort", *resource.detail_params}
+        filters = {k: v for k, v in api.params.items() if k not in ignored}
+        if resource.detail_method is None or api.offset or api.limit is not None:
+            return None
+        if list(filters) == [param] and set(self._api_extra) <= set(resource.detail_params):
+            return filters[param]
+        return None
+
+    def _prepare_get(self, args: Any, kwargs: Any) -> tuple[ApiQuerySet[M], ApiQuery]:
+        clone = self.filter(*args, **kwargs) if args or kwargs else self._chain()
+        if clone.query.can_filter():
+            clone = clone.order_by()
+        return clone, clone._api_query()
+
+    def get(self, *args: Any, **kwargs: Any) -> M:
+        """By primary key through the detail endpoint; otherwise ``limit=2``."""
+        clone, api = self._prepare_get(args, kwargs)
+        if api.empty:
+            raise self.model.DoesNotExist(f"{self.model.__name__} matching query does not exist.")
+        key = clone._detail_key(api)
+        if key is not None:
+            try:
+                with clone._api_credentials():
+                    item = getattr(get_client(), clone._api_resource.detail_method or "")(
+                        key, **clone._api_extra
+                    )
+            except exceptions.NotFound as error:
+                raise self.model.DoesNotExist(str(error)) from error
+            return clone._one([item], 1)
+        clone.query.set_limits(high=2)
+        page_api = clone._api_query()
+        page = clone._page(get_client(), page_api, page_api.offset, 2)
+        return clone._one(page.items, page.total if page.total is not None else len(page.items))
+
+    async def aget(self, *args: Any, **kwargs: Any) -> M:
+        clone, api = self._prepare_get(args, kwargs)
+        if api.empty:
+            raise self.model.DoesNotExist(f"{self.model.__name__} matching query does not exist.")
+        key = clone._detail_key(api)
+        if key is not None:
+            try:
+                with clone._api_credentials():
+                    detail = getattr(get_async_client(), clone._api_resource.detail_method or "")
+                    item = await detail(key, **clone._api_extra)
+            except exceptions.NotFound as error:
+                raise self.model.DoesNotExist(str(error)) from error
+            return await clone._aone([item], 1)
+        clone.query.set_limits(high=2)
+        page_api = clone._api_query()
+        page = await clone._apage(get_async_client(), page_api, page_api.offset, 2)
+        return await clone._aone(
+            page.items, page.total if page.total is not None else len(page.items)
+        )
+
+    def _check_one(self, items: list[Any], total: int) -> None:
+        name = self.model._meta.object_name
+        if not items:
+            raise self.model.DoesNotExist(f"{name} matching query does not exist.")
+        if total > 1:
+            raise self.model.MultipleObjectsReturned(
+                f"get() returned more than one {name} -- it returned {total}!"
+            )
+
+    def _one(self, items: list[Any], total: int) -> M:
+        self._check_one(items, total)
+        (obj,) = self._results(items[:1])
+        if self.query.select_related:
+            from .relations import select_related
+
+            select_related(self, [obj])
+        if self._prefetch_related_lookups:
+            from django.db.models import prefetch_related_objects
+
+            prefetch_related_objects([obj], *self._prefetch_related_lookups)
+        return obj  # type: ignore[no-any-return]
+
+    async def _aone(self, items: list[Any], total: int) -> M:
+        self._check_one(items, total)
+        (obj,) = self._results(items[:1])
+        if self.query.select_related:
+            from .relations import aselect_related
+
+            await aselect_related(self, [obj])
+        return obj  # type: ignore[no-any-return]
+
+    async def afirst(self) -> M | None:
+        queryset = self if self.ordered else self.order_by("pk")
+        async for obj in queryset[:1]:
+            return obj
+        return None
+
+    async def alast(self) -> M | None:
+        queryset = self.reverse() if self.ordered else self.order_by("-pk")
+        async for obj in queryset[:1]:
+            return obj
+        return None
+
+    # Bulk by key --------------------------------------------------------------------------
+
+    def _bulk_batches(self, id_list: Any, field_name: str) -> list[ApiQuerySet[M]]:
+        if field_name not in ("pk", self.model._meta.pk.name):  # type: ignore[union-attr]
+            raise NotSupportedError(f"{self.model.__name__}: in_bulk() works by primary key only.")
+        ids = list(dict.fromkeys(id_list))
+        spec = self._api_resource.filters.get(self.model._meta.pk.name)  # type: ignore[union-attr]
+        if spec is not None and spec.many:
+            return [self.filter(pk__in=ids[i : i + MAX_LIST]) for i in range(0, len(ids), MAX_LIST)]
+        return [self.filter(pk=key) for key in ids]  # no list filter for this key: one each
+
+    def in_bulk(self, id_list: Any = None, *, field_name: str = "pk") -> dict[Any, M]:
+        """``{pk: object}``, with one request per 1000 keys (``pk__in``)."""
+        if id_list is None:
+            return {obj.pk: obj for obj in self}
+        found: dict[Any, M] = {}
+        for batch in self._bulk_batches(id_list, field_name):
+            found.update((obj.pk, obj) for obj in batch.order_by())
+        return found
+
+    async def ain_bulk(self, id_list: Any = None, *, field_name: str = "pk") -> dict[Any, M]:
+        if id_list is None:
+            return {obj.pk: obj async for obj in self}
+        found: dict[Any, M] = {}
+        for batch in self._bulk_batches(id_list, field_name):
+            found.update([(obj.pk, obj) async for obj in batch.order_by()])
+        return found
+
+    # What v1 cannot do ---------------------------------------------------------------------
+
+    def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise NotSupportedError(
+            f"{self.model.__name__}: aggregate() is not supported by the API; count() is."
+        )
+
+    def annotate(self, *args: Any, **kwargs: Any) -> ApiQuerySet[M]:
+        raise NotSupportedError(f"{self.model.__name__}: annotate() is not supported by the API.")
+
+    def dates(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotSupportedError(f"{self.model.__name__}: dates() is not supported by the API.")
+
+    def datetimes(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotSupportedError(f"{self.model.__name__}: datetimes() is not supported by the API.")
+
+    def distinct(self, *field_names: Any) -> ApiQuerySet[M]:
+        """A no-op: API lists have no duplicate rows (distinct on fields is not supported)."""
+        if field_names:
+            raise NotSupportedError(f"{self.model.__name__}: distinct(fields) is not supported.")
+        return self._chain()
+
+    create = _read_only("create")
+    get_or_create = _read_only("get_or_create")
+    update_or_create = _read_only("update_or_create")
+    bulk_create = _read_only("bulk_create")
+    bulk_update = _read_only("bulk_update")
+    update = _read_only("update")
+    delete = _read_only("delete")
+    raw = _read_only("raw")
+    select_for_update = _read_only("select_for_update")
+
+
+class ApiManager(Manager.from_queryset(ApiQuerySet)):  # type: ignore[misc]
+    """The manager of API models: the default and the base manager (related lookups use it).
+
+    ``ApiManager(include_inactive=True)`` also sees inactive codebases (the base manager of
+    ``Codebase``, so that a run's codebase resolves even when it is inactive).
+    """
+
+    def __init__(self, **api_params: Any) -> None:
+        super().__init__()
+        self._api_defaults = api_params
+
+    def deconstruct(self) -> Any:
+        as_manager, path, qs_class, args, kwargs = super().deconstruct()
+        return as_manager, path, qs_class, args, {**kwargs, **self._api_defaults}
+
+    def get_queryset(self) -> ApiQuerySet[Any]:
+        queryset: ApiQuerySet[Any] = super().get_queryset()
+        return queryset.api_params(**self._api_defaults) if self._api_defaults else queryset

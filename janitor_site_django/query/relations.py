@@ -1,0 +1,47 @@
+"""``select_related()`` over the API: one batched request per relation, not one per row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import Field, Model, QuerySet
+
+
+def _relations(queryset: QuerySet[Any]) -> list[Field[Any, Any]]:
+    """Foreign keys to API models that ``select_related`` asks for (all of them for ``True``)."""
+    wanted = queryset.query.select_related
+    fields = []
+    for field in queryset.model._meta.concrete_fields:
+        related = field.related_model
+        if related is None or not hasattr(related, "api_resource"):
+            continue
+        if wanted is True or (isinstance(wanted, dict) and field.name in wanted):
+            fields.append(field)
+    return fields
+
+
+def _keys(objects: Sequence[Model], field: Field[Any, Any]) -> set[Any]:
+    return {key for key in (getattr(obj, field.attname) for obj in objects) if key is not None}
+
+
+def _attach(objects: Sequence[Model], field: Field[Any, Any], related: dict[Any, Model]) -> None:
+    # Objects the list does not return (e.g. an inactive codebase) stay lazy: access fetches them.
+    for obj in objects:
+        target = related.get(getattr(obj, field.attname))
+        if target is not None:
+            field.set_cached_value(obj, target)
+
+
+def select_related(queryset: QuerySet[Any], objects: Sequence[Model]) -> None:
+    for field in _relations(queryset):
+        keys = _keys(objects, field)
+        manager = field.related_model._base_manager  # type: ignore[union-attr]
+        _attach(objects, field, manager.in_bulk(keys) if keys else {})
+
+
+async def aselect_related(queryset: QuerySet[Any], objects: Sequence[Model]) -> None:
+    for field in _relations(queryset):
+        keys = _keys(objects, field)
+        manager = field.related_model._base_manager  # type: ignore[union-attr]
+        _attach(objects, field, await manager.ain_bulk(keys) if keys else {})

@@ -1,0 +1,212 @@
+"""What the API can do for each model: filters (lookup → v1 parameter), search, sort, endpoints.
+
+One :class:`Resource` per API model, set as ``Model.api_resource``. The compiler consults it to
+turn Django's ``Query`` into v1 parameters, and to refuse — before any I/O — what v1 cannot do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldFilter:
+    """The v1 parameters that filter on one model field."""
+
+    #: ``field=value`` / ``field__exact=value``.
+    exact: str | None = None
+    #: ``field__in=[…]`` (a comma list of 1–1000 values).
+    many: str | None = None
+    #: ``field__gte=t`` (and ``__gt``, exact at microsecond resolution).
+    gte: str | None = None
+    #: ``field__lt=t`` (and ``__lte``).
+    lt: str | None = None
+
+    def lookups(self) -> list[str]:
+        """The Django lookups this filter supports, for messages and docs."""
+        names = []
+        if self.exact:
+            names.append("exact")
+        if self.many:
+            names.append("in")
+        if self.gte:
+            names += ["gte", "gt"]
+        if self.lt:
+            names += ["lt", "lte"]
+        if self.gte and self.lt:
+            names.append("range")
+        return names
+
+
+def exact(param: str, many: str | None = None) -> FieldFilter:
+    return FieldFilter(exact=param, many=many)
+
+
+@dataclasses.dataclass(frozen=True)
+class Resource:
+    """One model's v1 endpoints and capabilities."""
+
+    #: Client method listing the resource, e.g. ``list_runs``.
+    list_method: str
+    #: Client method fetching one by primary key, e.g. ``get_run`` (None: list with the pk filter).
+    detail_method: str | None
+    filters: Mapping[str, FieldFilter]
+    #: Model fields the endpoint's ``q`` searches (all of them, as one OR).
+    searched: tuple[str, ...]
+    #: Model field → v1 sort field.
+    sortable: Mapping[str, str]
+    #: Model fields that must be given exactly and go into the path, in order (``campaign`` of
+    #: a ready list).
+    path_fields: tuple[str, ...] = ()
+    #: Boolean fields whose only expressible value is the endpoint's default (``inactive=False``).
+    defaults: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    #: Extra v1 parameters the detail method accepts as keyword arguments.
+    detail_params: tuple[str, ...] = ()
+
+    def filtered_fields(self) -> list[str]:
+        return sorted({*self.filters, *self.path_fields, *self.defaults})
+
+
+VCS_TYPE = exact("vcs_type")
+
+CODEBASE = Resource(
+    list_method="list_codebases",
+    detail_method="get_codebase",
+    filters={"name": exact("name", "names"), "vcs_type": VCS_TYPE},
+    searched=("name", "url"),
+    sortable={
+        name: name
+        for name in (
+            "name",
+            "url",
+            "branch",
+            "subpath",
+            "vcs_type",
+            "value",
+            "last_scanned",
+            "web_url",
+            "inactive",
+        )
+    },  # fmt: skip
+    defaults={"inactive": False},
+    detail_params=("include_inactive",),
+)
+
+_RUN_FILTERS = {
+    "run_id": exact("run_id", "run_ids"),
+    "codebase": exact("codebase", "codebases"),
+    "campaign": exact("campaign", "campaigns"),
+    "suite": exact("campaign", "campaigns"),
+    "result_code": exact("result_code", "result_codes"),
+    "publish_status": exact("publish_status"),
+    "vcs_type": VCS_TYPE,
+    "worker_name": exact("worker_name"),
+    "change_set": exact("change_set"),
+    "failure_transient": exact("failure_transient"),
+    "start_time": FieldFilter(gte="start_time", lt="end_time"),
+}
+_RUN_SORTABLE = {
+    "run_id": "run_id",
+    "codebase": "codebase",
+    "campaign": "campaign",
+    "suite": "campaign",
+    "start_time": "start_time",
+    "finish_time": "finish_time",
+    "duration": "duration",
+    "result_code": "result_code",
+    "publish_status": "publish_status",
+    "value": "value",
+    "worker_name": "worker_name",
+}
+
+RUN = Resource(
+    list_method="list_runs",
+    detail_method="get_run",
+    filters=_RUN_FILTERS,
+    searched=("run_id", "codebase", "description"),
+    sortable=_RUN_SORTABLE,
+)
+
+MERGE_PROPOSAL = Resource(
+    list_method="list_merge_proposals",
+    detail_method=None,
+    filters={
+        "url": exact("url"),
+        "status": exact("status", "statuses"),
+        "codebase": exact("codebase", "codebases"),
+        "campaign": exact("campaign"),
+        "can_be_merged": exact("can_be_merged"),
+    },
+    searched=("url", "codebase"),
+    sortable={
+        name: name
+        for name in (
+            "url",
+            "status",
+            "codebase",
+            "campaign",
+            "merged_at",
+            "last_scanned",
+            "can_be_merged",
+        )
+    },  # fmt: skip
+)
+
+QUEUE_ITEM = Resource(
+    list_method="list_queue_items",
+    detail_method=None,
+    filters={
+        "id": exact("id", "ids"),
+        "codebase": exact("codebase", "codebases"),
+        "campaign": exact("campaign", "campaigns"),
+        "suite": exact("campaign", "campaigns"),
+        "bucket": exact("bucket"),
+        "change_set": exact("change_set"),
+        "requester": exact("requester"),
+    },
+    searched=("codebase",),
+    sortable={
+        "position": "position",
+        "id": "id",
+        "codebase": "codebase",
+        "campaign": "campaign",
+        "suite": "campaign",
+        "bucket": "bucket",
+        "priority": "priority",
+        "estimated_duration": "estimated_duration",
+    },
+)
+
+ACTIVE_RUN = Resource(
+    list_method="list_active_runs",
+    detail_method="get_active_run",
+    filters={
+        "codebase": exact("codebase"),
+        "campaign": exact("campaign"),
+        "suite": exact("campaign"),
+        "worker_name": exact("worker_name"),
+    },
+    searched=("codebase",),
+    sortable={
+        "start_time": "start_time",
+        "run_id": "run_id",
+        "codebase": "codebase",
+        "campaign": "campaign",
+        "suite": "campaign",
+        "worker_name": "worker_name",
+        "current_duration": "current_duration",
+    },
+)
+
+READY_RUN = Resource(
+    list_method="list_ready_runs",
+    detail_method=None,
+    filters={
+        "codebase": exact("codebase", "codebases"),
+        "publish_status": exact("publish_status"),
+    },
+    searched=("codebase",),
+    sortable={name: name for name in ("value", "start_time", "finish_time", "codebase", "run_id")},
+    path_fields=("campaign",),
+)
