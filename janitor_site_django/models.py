@@ -156,7 +156,7 @@ class Run(RunFields):
         base_manager_name = "objects"
 
     def save(self, *args: Any, update_fields: Any = None, **kwargs: Any) -> None:
-        """Only ``save(update_fields=["description"])``: the API's description update (QaReviewer)."""
+        """Only ``save(update_fields=["description"])``, the API's update (needs QaReviewer)."""
         from .client import get_client
 
         self._refresh_from(

@@ -11,6 +11,13 @@ INSTALLED_APPS = [
     "janitor_site_django",
 ]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [__import__("pathlib").Path(__file__).parent / "templates"],
+        "APP_DIRS": True,
+    }
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Tests point the client at a live emulator themselves; this placeholder keeps checks quiet.

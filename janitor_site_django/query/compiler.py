@@ -14,7 +14,7 @@ from typing import Any
 from django.core.exceptions import FieldError
 from django.db import NotSupportedError
 from django.db.models import Field, Model
-from django.db.models.expressions import Col, F, OrderBy
+from django.db.models.expressions import Col, ColPairs, F, OrderBy
 from django.db.models.lookups import Lookup
 from django.db.models.sql import Query
 from django.db.models.sql.where import AND, OR, NothingNode, WhereNode
@@ -22,6 +22,8 @@ from django.db.models.sql.where import AND, OR, NothingNode, WhereNode
 from .resources import FieldFilter, Resource
 
 MICROSECOND = dt.timedelta(microseconds=1)
+#: Parameter holding a primary key the list endpoint cannot filter by.
+PK = "pk"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +151,9 @@ class WhereCompiler:
 
     def _field(self, lookup: Lookup) -> Field[Any, Any]:
         lhs = lookup.lhs
+        column = _single_column(lhs, self.query)
+        if column is not None:
+            return column
         if not isinstance(lhs, Col):
             raise _unsupported(
                 self.model,
@@ -179,9 +184,13 @@ class WhereCompiler:
             self._set("q", value)
             return
         if name == "in":
-            self._in(field, list(value), name)
+            values = [v[0] if isinstance(v, tuple) and len(v) == 1 else v for v in value]
+            self._in(field, values, name)
             return
         spec = self.resource.filters.get(field.name)
+        if spec is None and name == "exact" and field.primary_key:
+            self._set(PK, value)  # served by the detail endpoint, or matched client-side
+            return
         if spec is None:
             raise self._lookup_error(field, name)
         if name == "exact" and spec.exact and value is not None:
@@ -221,13 +230,12 @@ class WhereCompiler:
         self.params[spec.many] = wanted
 
     def _range(self, spec: FieldFilter, name: str, value: Any) -> None:
-        bounds = {
-            "gte": [(spec.gte, value)],
-            "gt": [(spec.gte, _after(value))],
-            "lt": [(spec.lt, value)],
-            "lte": [(spec.lt, _after(value))],
-            "range": [(spec.gte, value[0]), (spec.lt, _after(value[1]))],
-        }[name]
+        if name == "range":
+            bounds = [(spec.gte, value[0]), (spec.lt, _after(value[1]))]
+        elif name in ("gte", "gt"):
+            bounds = [(spec.gte, value if name == "gte" else _after(value))]
+        else:
+            bounds = [(spec.lt, value if name == "lt" else _after(value))]
         for param, bound in bounds:
             assert param is not None
             current = self.params.get(param)
@@ -244,6 +252,16 @@ class WhereCompiler:
         if name in self.path and self.path[name] != value:
             raise _Empty
         self.path[name] = value
+
+
+def _single_column(lhs: Any, query: Query) -> Field[Any, Any] | None:
+    """The field of a one-column ``ColPairs`` on the model itself (related prefetches use
+    ``TupleIn`` on such pairs), else None."""
+    single = isinstance(lhs, ColPairs) and len(lhs.targets) == 1
+    if single and lhs.alias == query.get_initial_alias():
+        field: Field[Any, Any] = lhs.targets[0]
+        return field
+    return None
 
 
 def _after(value: Any) -> Any:

@@ -22,7 +22,7 @@ from .. import exceptions
 from ..client import AsyncSiteClient, Page, SiteClient, get_async_client, get_client, user_token
 from ..client._core import walk_pages
 from . import rows
-from .compiler import ApiQuery, compile_ordering, compile_query
+from .compiler import PK, ApiQuery, compile_ordering, compile_query
 from .resources import Resource
 
 M = TypeVar("M", bound=Model)
@@ -34,7 +34,10 @@ MAX_LIST = 1000
 #: Parent resources whose 404 on a list means "no rows" (an unknown campaign lists nothing).
 _EMPTY_PARENTS = ("campaign", "codebase")
 
-_WRITE_HINT = "The API allows run.save(update_fields=['description']), run.reschedule() and codebase.publish()."
+_WRITE_HINT = (
+    "The API allows run.save(update_fields=['description']), run.reschedule() and "
+    "codebase.publish()."
+)
 
 
 def _read_only(name: str) -> Callable[..., Any]:
@@ -94,7 +97,8 @@ class ApiQuerySet(QuerySet[M]):
 
     def _filter_or_exclude_inplace(self, negate: bool, args: Any, kwargs: Any) -> None:
         super()._filter_or_exclude_inplace(negate, args, kwargs)
-        self._api_query()
+        # ``self._query``: ``self.query`` would re-apply a deferred filter (reverse managers).
+        compile_query(self._query, self._api_resource, self._api_extra)
 
     def order_by(self, *field_names: Any) -> ApiQuerySet[M]:
         clone: ApiQuerySet[M] = super().order_by(*field_names)  # type: ignore[assignment]
@@ -171,15 +175,26 @@ class ApiQuerySet(QuerySet[M]):
             for i in range(0, len(values), MAX_LIST)
         ]
 
+    def _without_pk(self, api: ApiQuery) -> tuple[ApiQuery, Callable[[Any], bool]]:
+        """A primary key the list cannot filter by is matched here, on every listed item."""
+        if PK not in api.params:
+            return api, lambda item: True
+        wanted = api.params[PK]
+        key = self.model._meta.pk.name  # type: ignore[union-attr]
+        params = {k: v for k, v in api.params.items() if k != PK}
+        listed = ApiQuery(params, api.path, api.offset, api.limit)
+        return listed, lambda item: bool(item.__dict__[key] == wanted)
+
     def _items(self, page_size: int | None = None, prefetch: bool = True) -> Iterator[Any]:
         """Every parsed item of this queryset, page by page (the next page fetched ahead)."""
         api = self._api_query()
         if api.empty:
             return
+        api, keep = self._without_pk(api)
         client = get_client()
         size = min(page_size or client.config.page_size, client.config.page_size)
         for part in self._split(api):
-            yield from self._walk(client, part, size, prefetch)
+            yield from filter(keep, self._walk(client, part, size, prefetch))
 
     def _walk(self, client: SiteClient, api: ApiQuery, size: int, prefetch: bool) -> Iterator[Any]:
         walk = walk_pages({"offset": api.offset, "limit": api.limit}, size)
@@ -206,6 +221,7 @@ class ApiQuerySet(QuerySet[M]):
         api = self._api_query()
         if api.empty:
             return
+        api, keep = self._without_pk(api)
         client = get_async_client()
         size = min(page_size or client.config.page_size, client.config.page_size)
         for part in self._split(api):
@@ -216,13 +232,13 @@ class ApiQuerySet(QuerySet[M]):
                 try:
                     request = walk.send(page)
                 except StopIteration:
-                    for item in page.items:
+                    for item in filter(keep, page.items):
                         yield item
                     break
                 ahead = asyncio.ensure_future(
                     self._apage(client, part, request["offset"], request["limit"])
                 )
-                for item in page.items:
+                for item in filter(keep, page.items):
                     yield item
                 page = await ahead
 
@@ -314,10 +330,10 @@ class ApiQuerySet(QuerySet[M]):
         if api.empty:
             return 0
         total = self._api_totals.get(api.signature)
-        if total is None:
-            page = self._page(get_client(), api, 0, 0) if len(self._split(api)) == 1 else None
-            total = page.total if page is not None else None
-        if total is None:  # a legacy server without totals, or split lists: count by paging
+        countable = PK not in api.params and len(self._split(api)) == 1
+        if total is None and countable:
+            total = self._page(get_client(), api, 0, 0).total
+        if total is None:  # legacy server without totals, split lists, pk matched here: page
             return sum(1 for _ in self._items())
         return self._sliced(total, api)
 
@@ -328,7 +344,7 @@ class ApiQuerySet(QuerySet[M]):
         if api.empty:
             return 0
         total = self._api_totals.get(api.signature)
-        if total is None and len(self._split(api)) == 1:
+        if total is None and PK not in api.params and len(self._split(api)) == 1:
             total = (await self._apage(get_async_client(), api, 0, 0)).total
         if total is None:
             return len([item async for item in self._aitems()])
@@ -352,7 +368,7 @@ class ApiQuerySet(QuerySet[M]):
         resource = self._api_resource
         pk = self.model._meta.pk
         spec = resource.filters.get(pk.name) if pk is not None else None
-        param = spec.exact if spec is not None else pk.name if pk is not None else None
+        param = spec.exact if spec is not None and spec.exact else PK
         ignored = {"sort", *resource.detail_params}
         filters = {k: v for k, v in api.params.items() if k not in ignored}
         if resource.detail_method is None or api.offset or api.limit is not None:
@@ -439,7 +455,7 @@ class ApiQuerySet(QuerySet[M]):
         return obj  # type: ignore[no-any-return]
 
     async def afirst(self) -> M | None:
-        queryset = self if self.ordered else self.order_by("pk")
+        queryset = self._chain() if self.ordered else self.order_by("pk")
         async for obj in queryset[:1]:
             return obj
         return None

@@ -62,8 +62,9 @@ def converter(queryset: QuerySet[Any]) -> Callable[[Sequence[Any]], list[Any]]:
         return lambda items: [instance(model, item, db) for item in items]
     names = list(queryset.query.values_select) or [attname for _, attname in attnames(model)]
     keys = [_key_for(model, name) for name in names]
+    pairs = list(zip(names, keys, strict=True))
     if iterable is ValuesIterable:
-        return lambda items: [{n: item.__dict__[k] for n, k in zip(names, keys)} for item in items]
+        return lambda items: [{name: item.__dict__[key] for name, key in pairs} for item in items]
     if iterable is FlatValuesListIterable:
         key = keys[0]
         return lambda items: [item.__dict__[key] for item in items]
