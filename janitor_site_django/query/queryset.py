@@ -8,7 +8,9 @@ are fetched through the client (``SiteClient`` / ``AsyncSiteClient``), never SQL
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
+import itertools
 import contextlib
 import contextvars
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -21,7 +23,7 @@ from django.db.models.query import ModelIterable
 from .. import exceptions
 from ..client import AsyncSiteClient, Page, SiteClient, get_async_client, get_client, user_token
 from ..client._core import walk_pages
-from . import rows
+from . import paging, rows
 from .compiler import PK, ApiQuery, compile_ordering, compile_query
 from .resources import Resource
 
@@ -197,25 +199,44 @@ class ApiQuerySet(QuerySet[M]):
             yield from filter(keep, self._walk(client, part, size, prefetch))
 
     def _walk(self, client: SiteClient, api: ApiQuery, size: int, prefetch: bool) -> Iterator[Any]:
+        """Items of every page: later pages are requested while earlier ones are consumed."""
+        first = self._page(client, api, *paging.first_request(api, size))
+        later = paging.later_requests(api, size, first)
+        yield from first.items
+        if later is None:  # no total: one page after another
+            yield from self._walk_unknown(client, api, size, first)
+            return
+        del first  # a page is freed once consumed: memory stays flat however long the list
+        depth = paging.PREFETCH_DEPTH if prefetch else 1
+        pending: collections.deque[concurrent.futures.Future[Page[Any]]] = collections.deque()
+        requests = iter(later)
+        for offset, limit in itertools.islice(requests, depth):
+            pending.append(self._ahead(client, api, offset, limit))
+        while pending:
+            page = pending.popleft().result()
+            for offset, limit in itertools.islice(requests, 1):
+                pending.append(self._ahead(client, api, offset, limit))
+            yield from page.items
+
+    def _ahead(
+        self, client: SiteClient, api: ApiQuery, offset: int, limit: int
+    ) -> concurrent.futures.Future[Page[Any]]:
+        context = contextvars.copy_context()
+        return _prefetcher.submit(context.run, self._page, client, api, offset, limit)
+
+    def _walk_unknown(
+        self, client: SiteClient, api: ApiQuery, size: int, first: Page[Any]
+    ) -> Iterator[Any]:
         walk = walk_pages({"offset": api.offset, "limit": api.limit}, size)
-        request = next(walk)
-        page = self._page(client, api, request["offset"], request["limit"])
+        next(walk)
+        page = first
         while True:
             try:
                 request = walk.send(page)
             except StopIteration:
-                yield from page.items
                 return
-            if prefetch:
-                context = contextvars.copy_context()
-                ahead = _prefetcher.submit(
-                    context.run, self._page, client, api, request["offset"], request["limit"]
-                )
-                yield from page.items
-                page = ahead.result()
-            else:
-                yield from page.items
-                page = self._page(client, api, request["offset"], request["limit"])
+            page = self._page(client, api, request["offset"], request["limit"])
+            yield from page.items
 
     async def _aitems(self, page_size: int | None = None) -> AsyncIterator[Any]:
         api = self._api_query()
@@ -225,22 +246,38 @@ class ApiQuerySet(QuerySet[M]):
         client = get_async_client()
         size = min(page_size or client.config.page_size, client.config.page_size)
         for part in self._split(api):
-            walk = walk_pages({"offset": part.offset, "limit": part.limit}, size)
-            request = next(walk)
-            page = await self._apage(client, part, request["offset"], request["limit"])
+            async for item in self._awalk(client, part, size):
+                if keep(item):
+                    yield item
+
+    async def _awalk(self, client: AsyncSiteClient, api: ApiQuery, size: int) -> AsyncIterator[Any]:
+        first = await self._apage(client, api, *paging.first_request(api, size))
+        later = paging.later_requests(api, size, first)
+        for item in first.items:
+            yield item
+        if later is None:
+            walk = walk_pages({"offset": api.offset, "limit": api.limit}, size)
+            next(walk)
+            page = first
             while True:
                 try:
                     request = walk.send(page)
                 except StopIteration:
-                    for item in filter(keep, page.items):
-                        yield item
-                    break
-                ahead = asyncio.ensure_future(
-                    self._apage(client, part, request["offset"], request["limit"])
-                )
-                for item in filter(keep, page.items):
+                    return
+                page = await self._apage(client, api, request["offset"], request["limit"])
+                for item in page.items:
                     yield item
-                page = await ahead
+        requests = iter(later or [])
+        pending = collections.deque(
+            asyncio.ensure_future(self._apage(client, api, offset, limit))
+            for offset, limit in itertools.islice(requests, paging.PREFETCH_DEPTH)
+        )
+        while pending:
+            page = await pending.popleft()
+            for offset, limit in itertools.islice(requests, 1):
+                pending.append(asyncio.ensure_future(self._apage(client, api, offset, limit)))
+            for item in page.items:
+                yield item
 
     # Evaluation ---------------------------------------------------------------------------
 

@@ -29,11 +29,23 @@ def attnames(model: type[Model]) -> tuple[tuple[str, str], ...]:
     return tuple((field.name, field.attname) for field in model._meta.concrete_fields)
 
 
+@functools.cache
+def renamed(model: type[Model]) -> tuple[tuple[str, str], ...]:
+    """(v1 key, attribute name) where they differ: foreign keys (``codebase`` → ``codebase_id``)."""
+    return tuple((key, attname) for key, attname in attnames(model) if key != attname)
+
+
 def instance(model: type[Model], item: Any, db: str | None) -> Model:
-    """A model instance from one parsed item (a pydantic model), without ``__init__``."""
+    """A model instance from one parsed item (a pydantic model), without ``__init__``.
+
+    The item's fields are the v1 keys, which are the model's field names: one C-level copy,
+    then the foreign keys moved to their attnames.
+    """
     obj = model.__new__(model)
-    data = item.__dict__
-    obj.__dict__.update({attname: data.get(key) for key, attname in attnames(model)})
+    values = obj.__dict__
+    values.update(item.__dict__)
+    for key, attname in renamed(model):
+        values[attname] = values.pop(key, None)
     state = ModelState()
     state.adding = False
     state.db = db

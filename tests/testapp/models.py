@@ -1,0 +1,15 @@
+"""A local app of the test project: database models that point at API models."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from janitor_site_django.fields import ApiForeignKey
+
+
+class Bookmark(models.Model):
+    codebase = ApiForeignKey("janitor_site_django.Codebase")
+    note = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        app_label = "testapp"
