@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,6 +40,8 @@ logger = logging.getLogger("janitor_site_django.emulator")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 _REQUEST_ID = re.compile(r"[\x21-\x7e]{1,200}")
+#: The order of methods in ``Allow`` (Starlette keeps them in a set).
+_METHOD_ORDER = {"GET": 0, "HEAD": 1, "POST": 2}
 
 
 def _campaign_route(endpoint: Endpoint) -> Endpoint:
@@ -75,7 +78,11 @@ ROUTES = [
     Route("/api/c/{codebase}/runs", runs.codebase_runs),
     Route("/api/c/{codebase}/merge-proposals", merge_proposals.codebase_merge_proposals),
     Route("/api/runs", runs.list_runs),
-    Route("/api/run/{run_id}", _by_method(GET=runs.get_run, POST=runs.update_run), methods=["GET", "POST"]),
+    Route(
+        "/api/run/{run_id}",
+        _by_method(GET=runs.get_run, POST=runs.update_run),
+        methods=["GET", "POST"],
+    ),
     Route("/api/run/{run_id}/diff", runs.run_diff),
     Route("/api/run/{run_id}/reschedule", runs.reschedule, methods=["POST"]),
     Route("/api/merge-proposals", merge_proposals.list_merge_proposals),
@@ -90,7 +97,9 @@ ROUTES = [
     Route("/api/templates", templates.list_templates),
     Route("/api/templates/render", templates.render, methods=["POST"]),
     Route("/api/templates/render-batch", templates.render_batch, methods=["POST"]),
-    Route("/api/{campaign}/merge-proposals", _campaign_route(merge_proposals.campaign_merge_proposals)),
+    Route(
+        "/api/{campaign}/merge-proposals", _campaign_route(merge_proposals.campaign_merge_proposals)
+    ),
     Route("/api/{campaign}/ready", _campaign_route(campaigns.ready_list)),
     Route("/api/{campaign}/c/{codebase}", _campaign_route(campaigns.campaign_codebase)),
     Route(
@@ -108,8 +117,12 @@ async def _api_error(_request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    if exc.status_code == 405:
-        allowed = [method.strip() for method in (exc.headers or {}).get("Allow", "").split(",")]
+    # A reserved first segment is no campaign: the path is unknown, whatever the method (§1).
+    if exc.status_code == 405 and request.path_params.get("campaign") not in campaigns.RESERVED:
+        allowed = sorted(
+            (method.strip() for method in (exc.headers or {}).get("Allow", "").split(",")),
+            key=lambda method: (_METHOD_ORDER.get(method, len(_METHOD_ORDER)), method),
+        )
         error = ApiError(
             405,
             "method_not_allowed",
@@ -139,9 +152,15 @@ class RequestIdMiddleware:
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
 
+        started = False
+
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                started = True
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"
+                ]
                 headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)
@@ -151,7 +170,12 @@ class RequestIdMiddleware:
             response = error_response(_unknown_route(raw_path.decode("latin-1")))
             await response(scope, receive, send_with_id)
             return
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            if not started:
+                raise
+            # The 500 envelope is sent and the failure logged; keep the connection usable.
 
 
 def _request_id(scope: Scope) -> str:
@@ -192,3 +216,11 @@ def create_app(config: EmulatorConfig, engine: Engine | None = None) -> ASGIApp:
     app.router.redirect_slashes = False
     app.state.emulator = emulator
     return RequestIdMiddleware(app)
+
+
+def app_from_environment() -> ASGIApp:
+    """The app of one worker process (``--workers N``): the configuration comes from the
+    environment the parent process set."""
+    from .cli import CONFIG_ENVIRONMENT
+
+    return create_app(EmulatorConfig.from_json(os.environ[CONFIG_ENVIRONMENT]))

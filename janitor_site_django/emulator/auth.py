@@ -284,7 +284,7 @@ class Authenticator:
         if authorization is not None:
             claims = await self._bearer_claims(parse_authorization(authorization))
             return make_principal(claims, "bearer", self._config)
-        if session_cookie:
+        if session_cookie and "\x00" not in session_cookie:  # no such session can exist
             return await self._session_principal(session_cookie)
         return None
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import socket
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import demo
 from .config import BUILTIN_SERVICES, DEFAULT_TEMPLATES_DIR, EmulatorConfig, StaticToken
 
 logger = logging.getLogger("janitor_site_django.emulator")
+
+#: Environment variable carrying the configuration to worker processes.
+CONFIG_ENVIRONMENT = "JANITOR_EMULATOR_CONFIG"
 
 #: Servers must accept request targets of at least 16 KiB (§2.1); allow headers beside them.
 MAX_REQUEST_HEAD = 64 * 1024
@@ -40,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--fd", type=int, help="serve on this already bound socket")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes serving the same socket (default 1)",
+    )
     parser.add_argument(
         "--token",
         action="append",
@@ -122,17 +133,31 @@ def run(options: argparse.Namespace) -> None:
         started = time.perf_counter()
         summary = seed.seed(engine, runs=runs)
         logger.info("seeded %s in %.1f s", summary, time.perf_counter() - started)
-    server_options = dict(
+    server_options: dict[str, Any] = dict(
         log_level=options.log_level,
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
         lifespan="on",
     )
-    app = create_app(config, engine)
-    if options.fd is not None:
-        sock = socket.socket(fileno=options.fd)
-        uvicorn.Server(uvicorn.Config(app, **server_options)).run(sockets=[sock])
+    sock = socket.socket(fileno=options.fd) if options.fd is not None else _listen(options)
+    if options.workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        os.environ[CONFIG_ENVIRONMENT] = config.to_json()
+        app_path = "janitor_site_django.emulator.app:app_from_environment"
+        multi = uvicorn.Config(app_path, factory=True, workers=options.workers, **server_options)
+        Multiprocess(multi, sockets=[sock]).run()
     else:
-        uvicorn.run(app, host=options.host, port=options.port, **server_options)
+        single = uvicorn.Config(create_app(config, engine), **server_options)
+        uvicorn.Server(single).run(sockets=[sock])
+
+
+def _listen(options: argparse.Namespace) -> socket.socket:
+    family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((options.host, options.port))
+    sock.listen(2048)
+    return sock
 
 
 def main(argv: Sequence[str] | None = None) -> None:

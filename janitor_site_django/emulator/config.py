@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 #: The other Janitor services the emulator plays itself, unless disabled.
@@ -49,3 +50,22 @@ class EmulatorConfig:
     #: Timeout for calls to other services (identity provider), in seconds.
     service_timeout: float = 10.0
     version: str = "0.1.0"
+
+    def to_json(self) -> str:
+        """This configuration as JSON (handed to worker processes)."""
+        values = dataclasses.asdict(self)
+        values["templates_dir"] = None if self.templates_dir is None else str(self.templates_dir)
+        values["disabled_services"] = sorted(self.disabled_services)
+        return json.dumps(values)
+
+    @classmethod
+    def from_json(cls, text: str) -> EmulatorConfig:
+        values = json.loads(text)
+        values["static_tokens"] = tuple(
+            StaticToken(t["token"], t["username"], tuple(t["groups"]))
+            for t in values["static_tokens"]
+        )
+        if values["templates_dir"] is not None:
+            values["templates_dir"] = Path(values["templates_dir"])
+        values["disabled_services"] = frozenset(values["disabled_services"])
+        return cls(**values)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,6 +18,7 @@ from .errors import ApiError, validation_error
 JSON_TYPE = "application/json"
 MAX_BODY = 1024 * 1024
 MAX_RENDER_BODY = 10 * 1024 * 1024
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def dumps(value: Any) -> bytes:
@@ -115,14 +118,33 @@ async def json_body(request: Request, limit: int = MAX_BODY) -> dict[str, Any]:
     if not chunks:
         return {}
     try:
-        body = json.loads(bytes(chunks).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        body = _parse_json(bytes(chunks).decode("utf-8"))
+    except ValueError as exc:  # UnicodeError included
         raise ApiError(
             400, "invalid_json", "The request body is not valid JSON", {"message": str(exc)}
         ) from exc
     if not isinstance(body, dict):
         raise validation_error("body", body, "a JSON object")
     return body
+
+
+def _parse_json(text: str) -> Any:
+    """Strict JSON: no ``NaN``/``Infinity``, finite numbers, no lone surrogates (not UTF-8)."""
+    body = json.loads(text, parse_constant=_not_json, parse_float=_finite)
+    if _SURROGATE_ESCAPE.search(text):
+        dumps(body)  # raises UnicodeEncodeError on a lone surrogate
+    return body
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"number {text} is out of range")
+    return number
 
 
 def _too_large(limit: int) -> ApiError:
@@ -142,4 +164,6 @@ def optional_field(
     wants_bool = kind is bool or (isinstance(kind, tuple) and bool in kind)
     if not isinstance(value, kind) or (is_bool and not wants_bool):
         raise validation_error(field, value, expected)
+    if isinstance(value, str) and "\x00" in value:  # no database can hold it (§2.4)
+        raise validation_error(field, value, "no NUL character")
     return value

@@ -272,9 +272,18 @@ def parse_timestamp(name: str, value: str) -> dt.datetime:
         if year < 1:
             raise ValueError("year 0")
         moment = dt.datetime(year, month, day, hour, minute, second, microsecond, offset)
-        return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    except (ValueError, OverflowError) as exc:
+    except ValueError as exc:
         raise invalid_parameter(name, value, _TIMESTAMP_EXPECTED) from exc
+    return _naive_utc(moment)
+
+
+def _naive_utc(moment: dt.datetime) -> dt.datetime:
+    """``moment`` in naive UTC; when the offset carries year 1 or 9999 out of range (still a
+    valid input, §2.4), the nearest representable instant."""
+    try:
+        return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except OverflowError:
+        return dt.datetime.min if moment.year == 1 else dt.datetime.max
 
 
 def _parse_offset(text: str | None) -> dt.timezone:

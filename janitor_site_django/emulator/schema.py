@@ -114,7 +114,7 @@ run = sa.Table(
     _text("failure_stage"),
     _text("failure_details"),
     sa.Column("failure_transient", sa.Boolean),
-    sa.Column("start_time", sa.DateTime, index=True),
+    sa.Column("start_time", sa.DateTime),
     sa.Column("finish_time", sa.DateTime),
     sa.Column("duration", sa.Float),
     _text("main_branch_revision"),
@@ -138,6 +138,9 @@ run = sa.Table(
     _text("codebase_lower"),
     _text("description_lower"),
 )
+
+#: The runs' default order (``-start_time,run_id``), so deep pages need not sort.
+sa.Index("run_start_time_id", run.c.start_time.desc(), run.c.id)
 
 new_result_branch = sa.Table(
     "new_result_branch",

@@ -32,6 +32,12 @@ def _position_postgresql(element: position_of, compiler: SQLCompiler, **kw: Any)
     return f"strpos({compiler.process(haystack, **kw)}, {compiler.process(needle, **kw)})"
 
 
+def storable(text: str) -> bool:
+    """Whether a text column can hold ``text``. PostgreSQL cannot hold U+0000 (§2.4): such a
+    value matches no row, on every backend."""
+    return "\x00" not in text
+
+
 def search(q: str | None, lowered_columns: Sequence[sa.ColumnElement[Any]]) -> list[Any]:
     """The ``q`` condition: any of the ``*_lower`` columns contains ``q.lower()`` (§2.7)."""
     if q is None:
@@ -59,7 +65,9 @@ def order_by(
     for key in keys:
         column = columns[key.field]
         descending = key.descending != (key.field in inverted)
-        clauses.append((column.desc() if descending else column.asc()).nulls_last())
+        clause = column.desc() if descending else column.asc()
+        # NULLS LAST only where NULL can occur: on a NOT NULL key it would keep indexes unused.
+        clauses.append(clause.nulls_last() if getattr(column, "nullable", True) else clause)
     return clauses
 
 

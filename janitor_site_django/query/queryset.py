@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
-import itertools
 import contextlib
 import contextvars
+import itertools
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 

@@ -15,7 +15,7 @@ from ..context import Call
 from ..errors import not_found, unavailable
 from ..http import data_response, timestamp
 from ..params import SortKey
-from ..sql import search
+from ..sql import search, storable
 from . import listing
 
 ACTIVE = t.active_run.c
@@ -68,15 +68,14 @@ def _active_runs_json(_conn: Connection, rows: list[Row[Any]]) -> list[dict[str,
     return [active_run_json(row, now) for row in rows]
 
 
-async def _begin(request: Request) -> Call:
-    call = await Call.begin(request)
+def _require_runner(call: Call) -> None:
+    """503 when the runner is switched off: after the request's own checks (§2.1 step 7)."""
     if "runner" in call.emulator.config.disabled_services:
         raise unavailable("runner")
-    return call
 
 
 async def list_active_runs(request: Request) -> Response:
-    call = await _begin(request)
+    call = await Call.begin(request)
     params = call.params
     conditions = search(params.string("q", "search"), (ACTIVE.codebase_lower,))
     if (codebase := params.string("codebase")) is not None:
@@ -86,15 +85,19 @@ async def list_active_runs(request: Request) -> Response:
     if (worker := params.string("worker_name")) is not None:
         conditions.append(ACTIVE.worker == worker)
     statement = sa.select(t.active_run).where(*conditions)
-    return await listing.respond(call, statement, ACTIVE_ORDERING, _active_runs_json)
+    return await listing.respond(
+        call, statement, ACTIVE_ORDERING, _active_runs_json, lambda _conn: _require_runner(call)
+    )
 
 
 async def get_active_run(request: Request) -> Response:
-    call = await _begin(request)
+    call = await Call.begin(request)
+    _require_runner(call)
     run_id = call.path("run_id")
 
     def work(conn: Connection) -> dict[str, Any]:
-        row = conn.execute(sa.select(t.active_run).where(ACTIVE.run_id == run_id)).first()
+        query = sa.select(t.active_run).where(ACTIVE.run_id == run_id)
+        row = conn.execute(query).first() if storable(run_id) else None
         if row is None:
             raise not_found("active_run", run_id=run_id)
         return active_run_json(row, _now())

@@ -17,16 +17,32 @@ from ..context import Call
 from ..errors import ApiError, not_found, unavailable, validation_error
 from ..http import data_response, json_body, optional_field, post_response
 from ..params import SortKey
-from ..sql import search
+from ..sql import search, storable
 from . import listing
 from .codebases import require_codebase
 from .queue import POSITIONED
-from .runs_query import RUN_COLUMNS, chosen_candidate_id, load_run, ready_runs, runs_json
+from .runs_query import RUN_COLUMNS, load_run, ready_runs, runs_json
 
 #: Reserved first segments (§1): never a campaign.
 RESERVED = frozenset(
-    "active-runs admin c codebases export health merge-proposals pkgnames queue run runner "
-    "runs search status templates user".split()
+    [
+        "active-runs",
+        "admin",
+        "c",
+        "codebases",
+        "export",
+        "health",
+        "merge-proposals",
+        "pkgnames",
+        "queue",
+        "run",
+        "runner",
+        "runs",
+        "search",
+        "status",
+        "templates",
+        "user",
+    ]
 )
 PUBLISH_MODES = ("push-derived", "push", "propose", "attempt-push")
 
@@ -48,7 +64,7 @@ READY_ORDERING = listing.Ordering(
 def campaign_known(conn: Connection, campaign: str) -> bool:
     """Known from candidates, the queue, runs or the campaign configuration (§5.4)."""
     sources = (t.candidate.c.suite, t.queue.c.suite, t.run.c.suite, t.campaign.c.name)
-    return any(
+    return storable(campaign) and any(
         conn.scalar(sa.select(sa.literal(1)).where(column == campaign).limit(1)) is not None
         for column in sources
     )
@@ -59,18 +75,24 @@ def require_campaign(conn: Connection, campaign: str) -> None:
         raise not_found("campaign", campaign=campaign)
 
 
-def _unpublished_branches(conn: Connection, rows: list[Row[Any]]) -> dict[str, list[dict[str, Any]]]:
+def _unpublished_branches(
+    conn: Connection, rows: list[Row[Any]]
+) -> dict[str, list[dict[str, Any]]]:
     """UnpublishedBranch lists of ready runs: non-``main`` roles first, then ``main``."""
     b, rule = t.new_result_branch.c, t.publish_policy_rule.c
     policies = {row.id: row.publish_policy for row in rows}
     rules = {
         (r.policy_name, r.role): r
-        for r in conn.execute(sa.select(t.publish_policy_rule).where(rule.policy_name.in_(set(policies.values()))))
+        for r in conn.execute(
+            sa.select(t.publish_policy_rule).where(rule.policy_name.in_(set(policies.values())))
+        )
     }
     branches: dict[str, list[dict[str, Any]]] = defaultdict(list)
     unabsorbed = conn.execute(
         sa.select(t.new_result_branch)
-        .where(b.run_id.in_(list(policies)), sa.func.coalesce(b.absorbed, sa.false()).is_(sa.false()))
+        .where(
+            b.run_id.in_(list(policies)), sa.func.coalesce(b.absorbed, sa.false()).is_(sa.false())
+        )
         .order_by(b.run_id, sa.case((b.role == "main", 1), else_=0), b.role)
     )
     for branch in unabsorbed:
@@ -91,7 +113,7 @@ def _unpublished_branches(conn: Connection, rows: list[Row[Any]]) -> dict[str, l
 def _ready_runs_json(conn: Connection, rows: list[Row[Any]]) -> list[dict[str, Any]]:
     runs = runs_json(conn, rows)
     branches = _unpublished_branches(conn, rows)
-    for run, row in zip(runs, rows):
+    for run, row in zip(runs, rows, strict=True):
         run.update(
             publish_policy=row.publish_policy,
             rate_limit_bucket=row.rate_limit_bucket,
@@ -125,7 +147,11 @@ async def ready_list(request: Request) -> Response:
         .where(READY.c.suite == campaign, *conditions)
     )
     return await listing.respond(
-        call, statement, READY_ORDERING, _ready_runs_json, lambda conn: require_campaign(conn, campaign)
+        call,
+        statement,
+        READY_ORDERING,
+        _ready_runs_json,
+        lambda conn: require_campaign(conn, campaign),
     )
 
 
@@ -143,7 +169,9 @@ def _chosen(table: sa.Table, codebase: str, campaign: str) -> sa.Select[Any]:
 async def campaign_codebase(request: Request) -> Response:
     call = await Call.begin(request)
     campaign, codebase = call.path("campaign"), call.path("codebase")
-    return data_response(request, await call.read(lambda conn: _campaign_codebase(conn, campaign, codebase)))
+    return data_response(
+        request, await call.read(lambda conn: _campaign_codebase(conn, campaign, codebase))
+    )
 
 
 def _campaign_codebase(conn: Connection, campaign: str, codebase: str) -> dict[str, Any]:
@@ -151,13 +179,17 @@ def _campaign_codebase(conn: Connection, campaign: str, codebase: str) -> dict[s
     require_campaign(conn, campaign)
     candidate = conn.execute(_chosen(t.candidate, codebase, campaign)).first()
     has_run = conn.scalar(
-        sa.select(sa.literal(1)).where(t.run.c.codebase == codebase, t.run.c.suite == campaign).limit(1)
+        sa.select(sa.literal(1))
+        .where(t.run.c.codebase == codebase, t.run.c.suite == campaign)
+        .limit(1)
     )
     if candidate is None and has_run is None:
         raise not_found("campaign_codebase", campaign=campaign, codebase=codebase)
     cb = conn.execute(sa.select(t.codebase).where(t.codebase.c.name == codebase)).one()
     last = conn.execute(
-        sa.select(t.last_run).where(t.last_run.c.codebase == codebase, t.last_run.c.suite == campaign)
+        sa.select(t.last_run).where(
+            t.last_run.c.codebase == codebase, t.last_run.c.suite == campaign
+        )
     ).first()
     queued_id = conn.scalar(sa.select(_chosen(t.queue, codebase, campaign).subquery().c.id))
     queued = (
@@ -183,7 +215,9 @@ def _campaign_codebase(conn: Connection, campaign: str, codebase: str) -> dict[s
         "last_unabsorbed_run_id": last.last_unabsorbed_run_id if last else None,
         "queue_id": queued.id if queued else None,
         "queue_position": queued.position if queued else None,
-        "queue_wait_time": None if queued is None or queued.wait_time is None else float(queued.wait_time),
+        "queue_wait_time": None
+        if queued is None or queued.wait_time is None
+        else float(queued.wait_time),
     }
 
 
@@ -209,7 +243,12 @@ async def publish(request: Request) -> Response:
                 409,
                 "no_successful_run",
                 f"The last unabsorbed run of {codebase!r} in {campaign!r} did not succeed",
-                {"campaign": campaign, "codebase": codebase, "run_id": run["run_id"], "result_code": run["result_code"]},
+                {
+                    "campaign": campaign,
+                    "codebase": codebase,
+                    "run_id": run["run_id"],
+                    "result_code": run["result_code"],
+                },
             )
         if not publisher_enabled:
             raise unavailable("publisher")
@@ -231,7 +270,9 @@ async def publish(request: Request) -> Response:
 def _last_unabsorbed_run(conn: Connection, campaign: str, codebase: str) -> dict[str, Any]:
     last = t.last_run.c
     run_id = conn.scalar(
-        sa.select(last.last_unabsorbed_run_id).where(last.codebase == codebase, last.suite == campaign)
+        sa.select(last.last_unabsorbed_run_id).where(
+            last.codebase == codebase, last.suite == campaign
+        )
     )
     run = load_run(conn, run_id) if run_id is not None else None
     if run is None:
@@ -244,7 +285,9 @@ def _last_unabsorbed_run(conn: Connection, campaign: str, codebase: str) -> dict
     return run
 
 
-def _publish_branches(conn: Connection, run: dict[str, Any], mode: str | None, requester: str) -> dict[str, str]:
+def _publish_branches(
+    conn: Connection, run: dict[str, Any], mode: str | None, requester: str
+) -> dict[str, str]:
     """The built-in publisher: record a publish of every unabsorbed branch of the run."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     publish_ids: dict[str, str] = {}

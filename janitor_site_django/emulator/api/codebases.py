@@ -14,7 +14,7 @@ from ..context import Call
 from ..errors import not_found
 from ..http import data_response, timestamp
 from ..params import QueryParams, SortKey
-from ..sql import search
+from ..sql import search, storable
 from . import listing
 from .runs_query import ready_runs, time_range
 
@@ -74,7 +74,8 @@ def codebases_json(_conn: Connection, rows: list[Row[Any]]) -> list[dict[str, An
 
 def require_codebase(conn: Connection, name: str) -> None:
     """404 unless a codebase has this name (inactive ones count)."""
-    if conn.scalar(sa.select(sa.literal(1)).where(t.codebase.c.name == name)) is None:
+    query = sa.select(sa.literal(1)).where(t.codebase.c.name == name)
+    if not storable(name) or conn.scalar(query) is None:
         raise not_found("codebase", codebase=name)
 
 
@@ -114,7 +115,7 @@ def _in_campaign(campaign: str) -> Any:
 
 
 def _last_run_conditions(params: QueryParams, campaign: str | None) -> list[Any]:
-    """"LR" conditions: all hold on one ``last_runs`` row of the codebase."""
+    """ "LR" conditions: all hold on one ``last_runs`` row of the codebase."""
     run = t.run.c
     wanted = []
     if (code := params.string("result_code")) is not None:
@@ -137,7 +138,7 @@ def _last_run_conditions(params: QueryParams, campaign: str | None) -> list[Any]
 
 
 def _candidate_conditions(params: QueryParams, campaign: str | None) -> list[Any]:
-    """"C" conditions: all hold on one candidate row of the codebase."""
+    """ "C" conditions: all hold on one candidate row of the codebase."""
     cand = t.candidate.c
     wanted = []
     if (low := params.number("min_success_chance", 0, 1)) is not None:
@@ -169,7 +170,8 @@ async def get_codebase(request: Request) -> Response:
         conditions.append(t.codebase.c.inactive.is_(sa.false()))
 
     def work(conn: Connection) -> dict[str, Any]:
-        row = conn.execute(sa.select(*CODEBASE_COLUMNS).where(*conditions)).first()
+        query = sa.select(*CODEBASE_COLUMNS).where(*conditions)
+        row = conn.execute(query).first() if storable(name) else None
         if row is None:
             raise not_found("codebase", codebase=name)
         return codebase_json(row)

@@ -54,7 +54,10 @@ class _Encoder:
             header = b"" if self.started or not items else csv_line(list(items[0]))
             self.started = self.started or bool(items)
             return header + b"".join(csv_line(list(item.values())) for item in items)
-        pieces = [(b"," if self.started or index else b"[") + dumps(item) for index, item in enumerate(items)]
+        pieces = [
+            (b"," if self.started or index else b"[") + dumps(item)
+            for index, item in enumerate(items)
+        ]
         self.started = self.started or bool(items)
         return b"".join(pieces)
 
@@ -99,7 +102,9 @@ async def _export(
         size = _chunk_size(page, offset)
         if size == 0:
             return []
-        return serialize(conn, list(conn.execute(statement.order_by(*order).offset(offset).limit(size))))
+        return serialize(
+            conn, list(conn.execute(statement.order_by(*order).offset(offset).limit(size)))
+        )
 
     first = await call.read(lambda conn: fetch(conn, page.offset))
     encoder = _Encoder(format)
@@ -110,7 +115,7 @@ async def _export(
             yield encoder.items(items)
             offset += len(items)
             full = len(items) == CHUNK
-            items = await call.read(lambda conn: fetch(conn, offset)) if full else []
+            items = await call.read(lambda conn, at=offset: fetch(conn, at)) if full else []
         yield encoder.end(keys)
 
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d_%H%M%S")
@@ -126,7 +131,12 @@ async def _export(
 
 async def export_codebases(request: Request) -> Response:
     return await _export(
-        request, "codebases", lambda call: codebases_statement(call.params), CODEBASE_ORDERING, codebases_json, CODEBASE_KEYS
+        request,
+        "codebases",
+        lambda call: codebases_statement(call.params),
+        CODEBASE_ORDERING,
+        codebases_json,
+        CODEBASE_KEYS,
     )
 
 

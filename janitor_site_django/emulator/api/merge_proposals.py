@@ -19,24 +19,29 @@ from .campaigns import require_campaign
 from .codebases import require_codebase
 
 
-def _with_run() -> sa.Subquery:
-    """merge_proposal rows with ``run_id`` and ``campaign`` of the MP's run (§4.3)."""
+def _mp_run(column: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
+    """``column`` of the MP's run (§4.3): latest ``finish_time`` (NULL last), then greatest id.
+
+    A correlated subquery per MP rather than a join, so that filtering on the derived campaign
+    cannot make SQLite drive the query from the runs of that campaign.
+    """
     mp, run, b = t.merge_proposal, t.run, t.new_result_branch
-    mp_run = (
-        sa.select(run.c.id)
+    return (
+        sa.select(column)
         .select_from(run.join(b, b.c.run_id == run.c.id))
         .where(b.c.revision == mp.c.revision)
         .order_by(run.c.finish_time.desc().nulls_last(), run.c.id.desc())
         .limit(1)
         .scalar_subquery()
     )
-    linked = sa.select(mp, mp_run.label("run_id")).subquery("mp_linked")
-    derived = run.alias("mp_run")
-    return (
-        sa.select(linked, derived.c.suite.label("campaign"))
-        .select_from(linked.outerjoin(derived, derived.c.id == linked.c.run_id))
-        .subquery("mp")
-    )
+
+
+def _with_run() -> sa.Subquery:
+    """merge_proposal rows with ``run_id`` and ``campaign`` of the MP's run (§4.3)."""
+    run = t.run.c
+    return sa.select(
+        t.merge_proposal, _mp_run(run.id).label("run_id"), _mp_run(run.suite).label("campaign")
+    ).subquery("mp")
 
 
 MP = _with_run()

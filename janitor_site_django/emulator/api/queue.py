@@ -87,7 +87,11 @@ async def list_queue_items(request: Request) -> Response:
         conditions.append(q.id == item_id)
     if (ids := params.integers("ids")) is not None:
         conditions.append(q.id.in_(ids))
-    for name, column in (("codebase", q.codebase), ("change_set", q.change_set), ("requester", q.requester)):
+    for name, column in (
+        ("codebase", q.codebase),
+        ("change_set", q.change_set),
+        ("requester", q.requester),
+    ):
         if (value := params.string(name)) is not None:
             conditions.append(column == value)
     if (codebases := params.strings("codebases")) is not None:
@@ -120,6 +124,8 @@ def _stats(conn: Connection, runner_enabled: bool) -> dict[str, Any]:
         ).all()
     )
     pending = dict(conn.execute(sa.select(q.suite, sa.func.count()).group_by(q.suite)).all())
+    # Every campaign with a candidate (of any codebase) or a queue item is listed (§4.7).
+    names = set(conn.scalars(sa.select(cand.suite).distinct())) | set(pending)
     running = (
         dict(conn.execute(sa.select(active.suite, sa.func.count()).group_by(active.suite)).all())
         if runner_enabled
@@ -134,13 +140,13 @@ def _stats(conn: Connection, runner_enabled: bool) -> dict[str, Any]:
                 sa.func.sum(sa.case((run.result_code == "success", 1), else_=0)).label("successes"),
                 sa.func.max(run.finish_time).label("last_updated"),
             )
-            .where(run.suite.in_(set(candidates) | set(pending)))
+            .where(run.suite.in_(names))
             .group_by(run.suite)
         )
     }
     descriptions = dict(conn.execute(sa.select(t.campaign.c.name, t.campaign.c.description)).all())
     campaigns = []
-    for name in sorted(set(candidates) | set(pending)):
+    for name in sorted(names):
         stats = run_stats.get(name)
         campaigns.append(
             {

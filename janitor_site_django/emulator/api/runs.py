@@ -140,11 +140,15 @@ async def reschedule(request: Request) -> Response:
             )
         command = _command_for(conn, run)
         if command is None:
-            raise ApiError(409, "no_command", f"No command is known for run {run_id!r}", {"run_id": run_id})
+            raise ApiError(
+                409, "no_command", f"No command is known for run {run_id!r}", {"run_id": run_id}
+            )
         minimum = conn.scalar(sa.select(sa.func.min(t.queue.c.priority))) or 0
         priority = minimum + offset
         if not -(2**63) <= priority < 2**63:
-            raise validation_error("offset", offset, "an offset keeping the priority within 64 bits")
+            raise validation_error(
+                "offset", offset, "an offset keeping the priority within 64 bits"
+            )
         queue_id = _upsert_queue(
             conn,
             run,
@@ -188,7 +192,11 @@ def _command_for(conn: Connection, run: dict[str, Any]) -> str | None:
 def _estimated_duration(conn: Connection, codebase: str, campaign: str) -> float:
     r = t.run.c
     stable = r.failure_transient.is_not(sa.true())
-    for scope in ((r.codebase == codebase, r.suite == campaign), (r.codebase == codebase,), (r.suite == campaign,)):
+    for scope in (
+        (r.codebase == codebase, r.suite == campaign),
+        (r.codebase == codebase,),
+        (r.suite == campaign,),
+    ):
         average = conn.scalar(sa.select(sa.func.avg(r.duration)).where(stable, *scope))
         if average is not None:
             return float(average)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from .. import schema as t
 from ..http import timestamp
 from ..params import QueryParams, SortKey
-from ..sql import search
+from ..sql import search, storable
 
 RUN_COLUMNS = (
     t.run.c.id,
@@ -137,6 +137,8 @@ def runs_json(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
 
 
 def load_run(conn: Connection, run_id: str) -> dict[str, Any] | None:
+    if not storable(run_id):
+        return None
     row = conn.execute(sa.select(*RUN_COLUMNS).where(t.run.c.id == run_id)).first()
     return None if row is None else runs_json(conn, [row])[0]
 
@@ -144,8 +146,15 @@ def load_run(conn: Connection, run_id: str) -> dict[str, Any] | None:
 def run_conditions(params: QueryParams, *, with_codebase: bool = True) -> list[Any]:
     """WHERE conditions for the filters of ``GET /api/runs`` (§5.3)."""
     run = t.run.c
-    conditions = search(params.string("q", "search"), (run.id_lower, run.codebase_lower, run.description_lower))
-    exact = {"run_id": run.id, "result_code": run.result_code, "worker_name": run.worker, "change_set": run.change_set}
+    conditions = search(
+        params.string("q", "search"), (run.id_lower, run.codebase_lower, run.description_lower)
+    )
+    exact = {
+        "run_id": run.id,
+        "result_code": run.result_code,
+        "worker_name": run.worker,
+        "change_set": run.change_set,
+    }
     plural = {"run_ids": run.id, "result_codes": run.result_code, "campaigns": run.suite}
     if with_codebase:
         exact["codebase"] = run.codebase
@@ -182,7 +191,7 @@ def time_range(params: QueryParams, column: sa.ColumnElement[Any]) -> list[Any]:
 
 
 def chosen_candidate_id(codebase: Any, suite: Any) -> sa.ScalarSelect[Any]:
-    """"The candidate" of a pair (§4.6): the one without change set, else the smallest id."""
+    """ "The candidate" of a pair (§4.6): the one without change set, else the smallest id."""
     c = t.candidate.alias("chosen_candidate").c
     return (
         sa.select(c.id)

@@ -77,7 +77,9 @@ async def search_codebases(request: Request) -> Response:
     if params.flag("publishable_only"):
         ready = ready_runs()
         conditions.append(
-            sa.exists().where(ready.c.codebase == ITEMS.c.codebase, ready.c.suite == ITEMS.c.campaign)
+            sa.exists().where(
+                ready.c.codebase == ITEMS.c.codebase, ready.c.suite == ITEMS.c.campaign
+            )
         )
     if q is not None:
         default = (SortKey("rank"), SortKey("codebase"), SortKey("campaign"))

@@ -87,7 +87,9 @@ async def render_batch(request: Request) -> Response:
     return post_response(results)
 
 
-def _render_all(templates: TemplateSet, requests: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+def _render_all(
+    templates: TemplateSet, requests: list[tuple[str, dict[str, Any]]]
+) -> list[dict[str, Any]]:
     from ..render import TemplateFailure
 
     results: list[dict[str, Any]] = []
