@@ -14,12 +14,12 @@ from ..conf import SiteConfig
 from . import _operations as ops
 from ._core import Operation, Page, RawResponse, Sleep, require_v1, streamed, walk_pages
 from ._plan import CallPlan
-from ._transport import configure, django_cache, raw_response, translate_errors
+from ._transport import ClientBase, raw_response, translate_errors
 
 T = TypeVar("T")
 
 
-class AsyncSiteClient:
+class AsyncSiteClient(ClientBase):
     """Janitor site API v1 client for asyncio; ``AsyncSiteClient()`` reads the settings.
 
     Keyword arguments override them: ``base_url``, ``token`` (always send this token instead
@@ -38,18 +38,10 @@ class AsyncSiteClient:
         config: SiteConfig | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.config = configure(config, base_url=base_url, timeout=timeout, retries=retries)
-        self._token = token
-        self._cache = django_cache(self.config.cache)
-        #: Whether the server speaks v1; asked before the first POST (None: not yet known).
-        self._v1: bool | None = None
-        self._http = httpx.AsyncClient(
-            base_url=self.config.url,
-            verify=self.config.verify_tls,
-            follow_redirects=False,
-            transport=transport,
-            timeout=self.config.timeout,
+        super().__init__(
+            base_url=base_url, token=token, timeout=timeout, retries=retries, config=config
         )
+        self._http = httpx.AsyncClient(**self._http_options(transport))
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -56,3 +56,32 @@ def translate_errors(error: BaseException, op: Operation[Any]) -> exceptions.Tra
         raise error
     translated.__cause__ = error
     return translated
+
+
+class ClientBase:
+    """What both clients hold: validated configuration, an explicit token, the HTTP cache."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None,
+        token: str | None,
+        timeout: float | None,
+        retries: int | None,
+        config: SiteConfig | None,
+    ) -> None:
+        self.config = configure(config, base_url=base_url, timeout=timeout, retries=retries)
+        self._token = token
+        self._cache = django_cache(self.config.cache)
+        #: Whether the server speaks v1; asked before the first POST (None: not yet known).
+        self._v1: bool | None = None
+
+    def _http_options(self, transport: Any) -> dict[str, Any]:
+        """Options of the httpx client: the configured origin, never following redirects."""
+        return {
+            "base_url": self.config.url,
+            "verify": self.config.verify_tls,
+            "follow_redirects": False,
+            "transport": transport,
+            "timeout": self.config.timeout,
+        }

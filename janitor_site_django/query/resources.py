@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from ..client import _params as api
+
 
 @dataclasses.dataclass(frozen=True)
 class FieldFilter:
@@ -70,25 +72,18 @@ class Resource:
 
 VCS_TYPE = exact("vcs_type")
 
+
+def sortable(spec: api.ListSpec, **aliases: str) -> dict[str, str]:
+    """Model field → v1 sort field: the endpoint's sortable fields, plus model-only aliases."""
+    return {**{name: name for name in spec.sortable}, **aliases}
+
+
 CODEBASE = Resource(
     list_method="list_codebases",
     detail_method="get_codebase",
     filters={"name": exact("name", "names"), "vcs_type": VCS_TYPE},
     searched=("name", "url"),
-    sortable={
-        name: name
-        for name in (
-            "name",
-            "url",
-            "branch",
-            "subpath",
-            "vcs_type",
-            "value",
-            "last_scanned",
-            "web_url",
-            "inactive",
-        )
-    },  # fmt: skip
+    sortable=sortable(api.CODEBASES),
     defaults={"inactive": False},
     detail_params=("include_inactive",),
 )
@@ -106,19 +101,7 @@ _RUN_FILTERS = {
     "failure_transient": exact("failure_transient"),
     "start_time": FieldFilter(gte="start_time", lt="end_time"),
 }
-_RUN_SORTABLE = {
-    "run_id": "run_id",
-    "codebase": "codebase",
-    "campaign": "campaign",
-    "suite": "campaign",
-    "start_time": "start_time",
-    "finish_time": "finish_time",
-    "duration": "duration",
-    "result_code": "result_code",
-    "publish_status": "publish_status",
-    "value": "value",
-    "worker_name": "worker_name",
-}
+_RUN_SORTABLE = sortable(api.RUNS, suite="campaign")
 
 RUN = Resource(
     list_method="list_runs",
@@ -139,18 +122,7 @@ MERGE_PROPOSAL = Resource(
         "can_be_merged": exact("can_be_merged"),
     },
     searched=("url", "codebase"),
-    sortable={
-        name: name
-        for name in (
-            "url",
-            "status",
-            "codebase",
-            "campaign",
-            "merged_at",
-            "last_scanned",
-            "can_be_merged",
-        )
-    },  # fmt: skip
+    sortable=sortable(api.MERGE_PROPOSALS),
 )
 
 QUEUE_ITEM = Resource(
@@ -166,16 +138,7 @@ QUEUE_ITEM = Resource(
         "requester": exact("requester"),
     },
     searched=("codebase",),
-    sortable={
-        "position": "position",
-        "id": "id",
-        "codebase": "codebase",
-        "campaign": "campaign",
-        "suite": "campaign",
-        "bucket": "bucket",
-        "priority": "priority",
-        "estimated_duration": "estimated_duration",
-    },
+    sortable=sortable(api.QUEUE_ITEMS, suite="campaign"),
 )
 
 ACTIVE_RUN = Resource(
@@ -188,15 +151,7 @@ ACTIVE_RUN = Resource(
         "worker_name": exact("worker_name"),
     },
     searched=("codebase",),
-    sortable={
-        "start_time": "start_time",
-        "run_id": "run_id",
-        "codebase": "codebase",
-        "campaign": "campaign",
-        "suite": "campaign",
-        "worker_name": "worker_name",
-        "current_duration": "current_duration",
-    },
+    sortable=sortable(api.ACTIVE_RUNS, suite="campaign"),
 )
 
 READY_RUN = Resource(
@@ -207,6 +162,6 @@ READY_RUN = Resource(
         "publish_status": exact("publish_status"),
     },
     searched=("codebase",),
-    sortable={name: name for name in ("value", "start_time", "finish_time", "codebase", "run_id")},
+    sortable=sortable(api.READY_RUNS),
     path_fields=("campaign",),
 )
