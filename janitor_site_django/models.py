@@ -67,9 +67,9 @@ class Codebase(ApiModel):
     inactive = models.BooleanField(default=False)
     hostname = models.TextField(null=True)
 
-    api_resource = resources.CODEBASE
+    api_resource: ClassVar[Resource] = resources.CODEBASE
 
-    objects = ApiManager()
+    objects: ClassVar[ApiManager] = ApiManager()
     #: Inactive codebases too: what relations (``run.codebase``) resolve through.
     everything = ApiManager(include_inactive=True)
 
@@ -147,7 +147,7 @@ class Run(RunFields):
         Codebase, models.DO_NOTHING, db_constraint=False, db_column="codebase", related_name="runs"
     )
 
-    api_resource = resources.RUN
+    api_resource: ClassVar[Resource] = resources.RUN
 
     class Meta:
         managed = False
@@ -231,7 +231,7 @@ class ReadyRun(RunFields):
     change_set_state = models.CharField(max_length=16, choices=CHANGE_SET_STATES)
     unpublished_branches = models.JSONField(default=list)
 
-    api_resource = resources.READY_RUN
+    api_resource: ClassVar[Resource] = resources.READY_RUN
 
     class Meta:
         managed = False
@@ -263,7 +263,7 @@ class MergeProposal(ApiModel):
     can_be_merged = models.BooleanField(null=True)
     rate_limit_bucket = models.TextField(null=True)
 
-    api_resource = resources.MERGE_PROPOSAL
+    api_resource: ClassVar[Resource] = resources.MERGE_PROPOSAL
 
     class Meta:
         managed = False
@@ -302,7 +302,7 @@ class QueueItem(ApiModel):
     change_set = models.TextField(null=True)
     branch_url = models.TextField(null=True)
 
-    api_resource = resources.QUEUE_ITEM
+    api_resource: ClassVar[Resource] = resources.QUEUE_ITEM
 
     class Meta:
         managed = False
@@ -343,7 +343,7 @@ class ActiveRun(ApiModel):
     instigated_context = models.TextField(null=True)
     resume_from = models.TextField(null=True)
 
-    api_resource = resources.ACTIVE_RUN
+    api_resource: ClassVar[Resource] = resources.ACTIVE_RUN
 
     class Meta:
         managed = False

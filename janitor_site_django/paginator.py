@@ -8,7 +8,7 @@ second request). This one fetches the page first; the response's ``total`` then 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.utils.translation import gettext_lazy as _
@@ -16,8 +16,14 @@ from django.utils.translation import gettext_lazy as _
 from .query import ApiQuerySet
 
 
-class ApiPaginator(Paginator):
-    def page(self, number: Any) -> Page:
+if TYPE_CHECKING:
+    _Paginator = Paginator[Any]
+else:  # Django's Paginator is generic only in django-stubs
+    _Paginator = Paginator
+
+
+class ApiPaginator(_Paginator):
+    def page(self, number: Any) -> Page[Any]:
         if not isinstance(self.object_list, ApiQuerySet) or "count" in self.__dict__:
             return super().page(number)
         bottom = (self._positive(number) - 1) * self.per_page
@@ -26,7 +32,8 @@ class ApiPaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        return self._get_page(rows[: max(0, top - bottom)], number, self)
+        page: Page[Any] = self._get_page(rows[: max(0, top - bottom)], number, self)  # type: ignore[attr-defined]
+        return page
 
     def _positive(self, number: Any) -> int:
         """``validate_number`` without the page-count check (which would need the count)."""

@@ -170,7 +170,7 @@ class WhereCompiler:
         return field
 
     def _lookup(self, lookup: Lookup) -> None:
-        self._apply(self._field(lookup), lookup.lookup_name, lookup.rhs)
+        self._apply(self._field(lookup), str(lookup.lookup_name), lookup.rhs)
 
     def _apply(self, field: Field[Any, Any], name: str, value: Any) -> None:
         if field.name in self.resource.path_fields and name == "exact":
@@ -275,7 +275,7 @@ def compile_ordering(query: Query, resource: Resource) -> str | None:
     """The ``sort`` parameter: ``order_by`` (or ``Meta.ordering``), reversed by ``reverse()``."""
     model: type[Model] = query.model  # type: ignore[assignment]
     names: Iterable[Any] = query.order_by or (
-        model._meta.ordering if query.default_ordering else ()
+        (model._meta.ordering or ()) if query.default_ordering else ()
     )
     fields: list[str] = []
     for entry in names:
@@ -296,9 +296,9 @@ def compile_ordering(query: Query, resource: Resource) -> str | None:
 
 def _order_entry(model: type[Model], entry: Any) -> tuple[str, bool]:
     if isinstance(entry, OrderBy) and isinstance(entry.expression, F):
-        return _field_name(model, entry.expression.name), entry.descending
+        return _field_name(model, str(entry.expression.name)), entry.descending  # type: ignore[attr-defined]
     if isinstance(entry, F):
-        return _field_name(model, entry.name), False
+        return _field_name(model, str(entry.name)), False  # type: ignore[attr-defined]
     if not isinstance(entry, str) or entry == "?":
         raise _unsupported(model, f"ordering by {entry!r}", "Order by field names.")
     descending = entry.startswith("-")
@@ -309,12 +309,12 @@ def _field_name(model: type[Model], name: str) -> str:
     """A model field's name for an ordering term (``pk``, attnames and ``fk__pk`` resolved)."""
     meta = model._meta
     if name == "pk":
-        return meta.pk.name  # type: ignore[union-attr]
+        return meta.pk.name
     head, _, rest = name.partition("__")
     for field in meta.concrete_fields:
         if head in (field.name, field.attname):
             related = field.related_model
-            if not rest or (related is not None and rest in ("pk", related._meta.pk.name)):  # type: ignore[union-attr]
+            if not rest or (related is not None and rest in ("pk", related._meta.pk.name)):
                 return field.name
     raise FieldError(f"{_model_name(model)} has no field {name!r} to order by.")
 

@@ -14,7 +14,7 @@ import contextlib
 import contextvars
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.db import NotSupportedError
 from django.db.models import Manager, Model, QuerySet
@@ -56,6 +56,15 @@ def _read_only(name: str) -> Callable[..., Any]:
 class ApiQuerySet(QuerySet[M]):
     """A lazy, cloned-on-chain, result-cached query over a v1 list endpoint."""
 
+    if TYPE_CHECKING:  # Django's private QuerySet API, which django-stubs does not declare
+        _query: Any
+        _prefetch_done: bool
+        _prefetch_related_lookups: tuple[Any, ...]
+        _known_related_objects: dict[Any, dict[Any, Any]]
+
+        def _chain(self) -> ApiQuerySet[M]: ...
+        def _prefetch_related_objects(self) -> None: ...
+
     def __init__(self, model: type[M] | None = None, query: Any = None, using: str | None = None,
                  hints: dict[str, Any] | None = None) -> None:  # fmt: skip
         super().__init__(model, query, using, hints)
@@ -65,7 +74,7 @@ class ApiQuerySet(QuerySet[M]):
         self._api_totals: dict[tuple[Any, ...], int] = {}
 
     def _clone(self) -> ApiQuerySet[M]:
-        clone: ApiQuerySet[M] = super()._clone()  # type: ignore[assignment]
+        clone: ApiQuerySet[M] = super()._clone()  # type: ignore[misc]
         clone._api_extra = self._api_extra
         clone._api_token = self._api_token
         clone._api_totals = self._api_totals
@@ -98,12 +107,12 @@ class ApiQuerySet(QuerySet[M]):
         return resource
 
     def _filter_or_exclude_inplace(self, negate: bool, args: Any, kwargs: Any) -> None:
-        super()._filter_or_exclude_inplace(negate, args, kwargs)
+        super()._filter_or_exclude_inplace(negate, args, kwargs)  # type: ignore[misc]
         # ``self._query``: ``self.query`` would re-apply a deferred filter (reverse managers).
         compile_query(self._query, self._api_resource, self._api_extra)
 
     def order_by(self, *field_names: Any) -> ApiQuerySet[M]:
-        clone: ApiQuerySet[M] = super().order_by(*field_names)  # type: ignore[assignment]
+        clone: ApiQuerySet[M] = super().order_by(*field_names)
         compile_ordering(clone.query, self._api_resource)
         return clone
 
@@ -182,7 +191,7 @@ class ApiQuerySet(QuerySet[M]):
         if PK not in api.params:
             return api, lambda item: True
         wanted = api.params[PK]
-        key = self.model._meta.pk.name  # type: ignore[union-attr]
+        key = self.model._meta.pk.name
         params = {k: v for k, v in api.params.items() if k != PK}
         listed = ApiQuery(params, api.path, api.offset, api.limit)
         return listed, lambda item: bool(item.__dict__[key] == wanted)
@@ -341,7 +350,7 @@ class ApiQuerySet(QuerySet[M]):
                 prefetch_related_objects(results, *self._prefetch_related_lookups)
         yield from results
 
-    async def aiterator(self, chunk_size: int = 1000) -> AsyncIterator[M]:  # type: ignore[override]
+    async def aiterator(self, chunk_size: int = 1000) -> AsyncIterator[M]:
         """Results page by page from ``AsyncSiteClient``, without the result cache."""
         batch: list[Any] = []
         async for item in self._aitems(chunk_size):
@@ -399,6 +408,13 @@ class ApiQuerySet(QuerySet[M]):
 
     # Single objects -----------------------------------------------------------------------
 
+    def _missing(self, message: str | None = None) -> Exception:
+        name = self.model._meta.object_name
+        error: Exception = cast(Any, self.model).DoesNotExist(
+            message or f"{name} matching query does not exist."
+        )
+        return error
+
     def _detail_key(self, api: ApiQuery) -> Any:
         """The primary key when the query is exactly ``pk=value`` on a resource with a detail
         endpoint (and not sliced), else None."""
@@ -424,7 +440,7 @@ class ApiQuerySet(QuerySet[M]):
         """By primary key through the detail endpoint; otherwise ``limit=2``."""
         clone, api = self._prepare_get(args, kwargs)
         if api.empty:
-            raise self.model.DoesNotExist(f"{self.model.__name__} matching query does not exist.")
+            raise self._missing()
         key = clone._detail_key(api)
         if key is not None:
             try:
@@ -433,7 +449,7 @@ class ApiQuerySet(QuerySet[M]):
                         key, **clone._api_extra
                     )
             except exceptions.NotFound as error:
-                raise self.model.DoesNotExist(str(error)) from error
+                raise self._missing(str(error)) from error
             return clone._one([item], 1)
         clone.query.set_limits(high=2)
         page_api = clone._api_query()
@@ -443,7 +459,7 @@ class ApiQuerySet(QuerySet[M]):
     async def aget(self, *args: Any, **kwargs: Any) -> M:
         clone, api = self._prepare_get(args, kwargs)
         if api.empty:
-            raise self.model.DoesNotExist(f"{self.model.__name__} matching query does not exist.")
+            raise self._missing()
         key = clone._detail_key(api)
         if key is not None:
             try:
@@ -451,7 +467,7 @@ class ApiQuerySet(QuerySet[M]):
                     detail = getattr(get_async_client(), clone._api_resource.detail_method or "")
                     item = await detail(key, **clone._api_extra)
             except exceptions.NotFound as error:
-                raise self.model.DoesNotExist(str(error)) from error
+                raise self._missing(str(error)) from error
             return await clone._aone([item], 1)
         clone.query.set_limits(high=2)
         page_api = clone._api_query()
@@ -463,9 +479,9 @@ class ApiQuerySet(QuerySet[M]):
     def _check_one(self, items: list[Any], total: int) -> None:
         name = self.model._meta.object_name
         if not items:
-            raise self.model.DoesNotExist(f"{name} matching query does not exist.")
+            raise self._missing()
         if total > 1:
-            raise self.model.MultipleObjectsReturned(
+            raise cast(Any, self.model).MultipleObjectsReturned(
                 f"get() returned more than one {name} -- it returned {total}!"
             )
 
@@ -506,10 +522,10 @@ class ApiQuerySet(QuerySet[M]):
     # Bulk by key --------------------------------------------------------------------------
 
     def _bulk_batches(self, id_list: Any, field_name: str) -> list[ApiQuerySet[M]]:
-        if field_name not in ("pk", self.model._meta.pk.name):  # type: ignore[union-attr]
+        if field_name not in ("pk", self.model._meta.pk.name):
             raise NotSupportedError(f"{self.model.__name__}: in_bulk() works by primary key only.")
         ids = list(dict.fromkeys(id_list))
-        spec = self._api_resource.filters.get(self.model._meta.pk.name)  # type: ignore[union-attr]
+        spec = self._api_resource.filters.get(self.model._meta.pk.name)
         if spec is not None and spec.many:
             return [self.filter(pk__in=ids[i : i + MAX_LIST]) for i in range(0, len(ids), MAX_LIST)]
         return [self.filter(pk=key) for key in ids]  # no list filter for this key: one each

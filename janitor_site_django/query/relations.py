@@ -30,7 +30,7 @@ def _attach(objects: Sequence[Model], field: Field[Any, Any], related: dict[Any,
     for obj in objects:
         target = related.get(getattr(obj, field.attname))
         if target is not None:
-            field.set_cached_value(obj, target)
+            field.set_cached_value(obj, target)  # type: ignore[attr-defined]
 
 
 def select_related(queryset: QuerySet[Any], objects: Sequence[Model]) -> None:

@@ -59,7 +59,7 @@ def _key_for(model: type[Model], name: str) -> str:
         if name in (key, attname):
             return key
     if name == "pk":
-        return model._meta.pk.name  # type: ignore[union-attr]
+        return model._meta.pk.name
     from django.core.exceptions import FieldError
 
     raise FieldError(f"Cannot resolve {name!r} into a field of {model.__name__}")
@@ -67,13 +67,13 @@ def _key_for(model: type[Model], name: str) -> str:
 
 def converter(queryset: QuerySet[Any]) -> Callable[[Sequence[Any]], list[Any]]:
     """How this queryset's ``_iterable_class`` turns a page of items into results."""
-    model = queryset.model
+    model: type[Model] = queryset.model
     iterable = queryset._iterable_class
     db = queryset.db
     if iterable is ModelIterable:
         return lambda items: [instance(model, item, db) for item in items]
     names = list(queryset.query.values_select) or [attname for _, attname in attnames(model)]
-    keys = [_key_for(model, name) for name in names]
+    keys = [_key_for(model, str(name)) for name in names]
     pairs = list(zip(names, keys, strict=True))
     if iterable is ValuesIterable:
         return lambda items: [{name: item.__dict__[key] for name, key in pairs} for item in items]
@@ -92,7 +92,8 @@ def converter(queryset: QuerySet[Any]) -> Callable[[Sequence[Any]], list[Any]]:
 
 def attach_known_related(queryset: QuerySet[Any], objects: Iterable[Model]) -> None:
     """Set the related objects a reverse manager already knows (``codebase.runs.all()``)."""
-    for field, related in queryset._known_related_objects.items():
+    known: dict[Any, dict[Any, Any]] = queryset._known_related_objects  # type: ignore[attr-defined]
+    for field, related in known.items():
         for obj in objects:
             value = related.get(getattr(obj, field.attname))
             if value is not None:

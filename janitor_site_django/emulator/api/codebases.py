@@ -50,7 +50,7 @@ CODEBASE_ORDERING = listing.Ordering(
 )
 
 
-def codebase_json(row: Row[Any]) -> dict[str, Any]:
+def codebase_json(row: Any) -> dict[str, Any]:
     """The v1 Codebase object of a row selected with :data:`CODEBASE_COLUMNS`."""
     return {
         "name": row.name,

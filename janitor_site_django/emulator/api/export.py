@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -74,7 +75,7 @@ class _NullRow:
         return None
 
 
-CODEBASE_KEYS = list(codebase_json(_NullRow()))  # type: ignore[arg-type]
+CODEBASE_KEYS = list(codebase_json(_NullRow()))
 RUN_KEYS = list(run_json(_NullRow(), ()))
 
 
@@ -115,7 +116,7 @@ async def _export(
             yield encoder.items(items)
             offset += len(items)
             full = len(items) == CHUNK
-            items = await call.read(lambda conn, at=offset: fetch(conn, at)) if full else []
+            items = await call.read(functools.partial(fetch, offset=offset)) if full else []
         yield encoder.end(keys)
 
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d_%H%M%S")

@@ -115,7 +115,7 @@ async def queue_stats(request: Request) -> Response:
 def _stats(conn: Connection, runner_enabled: bool) -> dict[str, Any]:
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     cand, cb, q, run, active = t.candidate.c, t.codebase.c, t.queue.c, t.run.c, t.active_run.c
-    candidates = dict(
+    candidates: dict[str, int] = dict(
         conn.execute(
             sa.select(cand.suite, sa.func.count())
             .select_from(t.candidate.join(t.codebase, cb.name == cand.codebase))
@@ -123,10 +123,12 @@ def _stats(conn: Connection, runner_enabled: bool) -> dict[str, Any]:
             .group_by(cand.suite)
         ).all()
     )
-    pending = dict(conn.execute(sa.select(q.suite, sa.func.count()).group_by(q.suite)).all())
+    pending: dict[str, int] = dict(
+        conn.execute(sa.select(q.suite, sa.func.count()).group_by(q.suite)).all()
+    )
     # Every campaign with a candidate (of any codebase) or a queue item is listed (§4.7).
     names = set(conn.scalars(sa.select(cand.suite).distinct())) | set(pending)
-    running = (
+    running: dict[str, int] | None = (
         dict(conn.execute(sa.select(active.suite, sa.func.count()).group_by(active.suite)).all())
         if runner_enabled
         else None

@@ -183,10 +183,11 @@ def _command_for(conn: Connection, run: dict[str, Any]) -> str | None:
     from .runs_query import chosen_candidate_id
 
     c = t.candidate.c
-    command = conn.scalar(
+    command: str | None = conn.scalar(
         sa.select(c.command).where(c.id == chosen_candidate_id(run["codebase"], run["campaign"]))
     )
-    return command if command is not None else run["command"]
+    fallback: str | None = run["command"]
+    return command if command is not None else fallback
 
 
 def _estimated_duration(conn: Connection, codebase: str, campaign: str) -> float:
@@ -222,7 +223,9 @@ def _upsert_queue(conn: Connection, run: dict[str, Any], values: dict[str, Any])
                 **values,
             )
         )
-        return int(inserted.inserted_primary_key[0])
+        key = inserted.inserted_primary_key
+        assert key is not None
+        return int(key[0])
     buckets = t.ENUMS["queue_bucket"]
     if buckets.index(existing.bucket) >= buckets.index("manual"):
         conn.execute(t.queue.update().where(q.id == existing.id).values(**values))
