@@ -15,7 +15,6 @@ from django.utils.translation import gettext_lazy as _
 
 from .query import ApiQuerySet
 
-
 if TYPE_CHECKING:
     _Paginator = Paginator[Any]
 else:  # Django's Paginator is generic only in django-stubs
