@@ -31,6 +31,8 @@ M = TypeVar("M", bound=Model)
 
 #: Threads fetching the next page while the current one is consumed.
 _prefetcher = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="janitor-site-page")
+#: Items a request when ``iterator()`` is given no ``chunk_size``: pages in flight stay small.
+ITERATOR_CHUNK = 500
 #: Most values one ``__in`` parameter may carry (v1 lists hold at most 1000 elements).
 MAX_LIST = 1000
 #: Parent resources whose 404 on a list means "no rows" (an unknown campaign lists nothing).
@@ -330,12 +332,14 @@ class ApiQuerySet(QuerySet[M]):
         return generator()
 
     def iterator(self, chunk_size: int | None = None) -> Iterator[M]:
-        """Results page by page (``chunk_size`` items a request), without the result cache."""
+        """Results page by page (``chunk_size`` items a request, default
+        :data:`ITERATOR_CHUNK`), without the result cache: memory stays flat."""
+        chunk_size = chunk_size or ITERATOR_CHUNK
         convert = rows.converter(self)
         batch: list[Any] = []
         for item in self._items(chunk_size):
             batch.append(item)
-            if len(batch) == (chunk_size or MAX_LIST):
+            if len(batch) == chunk_size:
                 yield from self._emit(convert, batch)
                 batch = []
         yield from self._emit(convert, batch)
@@ -350,7 +354,7 @@ class ApiQuerySet(QuerySet[M]):
                 prefetch_related_objects(results, *self._prefetch_related_lookups)
         yield from results
 
-    async def aiterator(self, chunk_size: int = 1000) -> AsyncIterator[M]:
+    async def aiterator(self, chunk_size: int = ITERATOR_CHUNK) -> AsyncIterator[M]:
         """Results page by page from ``AsyncSiteClient``, without the result cache."""
         batch: list[Any] = []
         async for item in self._aitems(chunk_size):
