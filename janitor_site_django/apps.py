@@ -11,6 +11,12 @@ class JanitorSiteConfig(AppConfig):
     verbose_name = "Janitor site"
 
     def ready(self) -> None:
+        from django.conf import settings
+
         from .checks import check_settings
 
         checks.register(check_settings)
+        if getattr(settings, "JANITOR_SITE_ADMIN", False):
+            from .admin import register_all
+
+            register_all()

@@ -245,6 +245,12 @@ class WhereCompiler:
 
     def _set(self, param: str, value: Any) -> None:
         if param in self.params and self.params[param] != value:
+            if param == "q":
+                raise _unsupported(
+                    self.model,
+                    "two different search terms",
+                    "The API takes one q; search for the whole phrase with one term.",
+                )
             raise _Empty  # x = a AND x = b
         self.params[param] = value
 

@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import contextvars
 import itertools
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -31,6 +32,8 @@ M = TypeVar("M", bound=Model)
 
 #: Threads fetching the next page while the current one is consumed.
 _prefetcher = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="janitor-site-page")
+#: How long clones of one queryset reuse each other's totals and first pages.
+FAMILY_SECONDS = 10.0
 #: Items a request when ``iterator()`` is given no ``chunk_size``: pages in flight stay small.
 ITERATOR_CHUNK = 500
 #: Most values one ``__in`` parameter may carry (v1 lists hold at most 1000 elements).
@@ -55,6 +58,31 @@ def _read_only(name: str) -> Callable[..., Any]:
     return refuse
 
 
+class _Family:
+    """What clones of one queryset share: totals and first pages already fetched, so that a
+    count after a page (or a page after a count, in the admin) makes no request. Forgotten
+    after :data:`FAMILY_SECONDS`, so a long-lived queryset never serves stale numbers."""
+
+    def __init__(self) -> None:
+        self._born = time.monotonic()
+        self._totals: dict[tuple[Any, ...], int] = {}
+        self._first_pages: dict[tuple[Any, ...], Page[Any]] = {}
+
+    def _expire(self) -> None:
+        if time.monotonic() - self._born > FAMILY_SECONDS:
+            self._born = time.monotonic()
+            self._totals.clear()
+            self._first_pages.clear()
+
+    def totals(self) -> dict[tuple[Any, ...], int]:
+        self._expire()
+        return self._totals
+
+    def first_pages(self) -> dict[tuple[Any, ...], Page[Any]]:
+        self._expire()
+        return self._first_pages
+
+
 class ApiQuerySet(QuerySet[M]):
     """A lazy, cloned-on-chain, result-cached query over a v1 list endpoint."""
 
@@ -72,14 +100,20 @@ class ApiQuerySet(QuerySet[M]):
         super().__init__(model, query, using, hints)
         self._api_extra: Mapping[str, Any] = {}
         self._api_token: str | None = None
-        #: ``total`` per filtered set, shared by clones (a count reuses a page's total).
-        self._api_totals: dict[tuple[Any, ...], int] = {}
+        self._api_family = _Family()
 
     def _clone(self) -> ApiQuerySet[M]:
         clone: ApiQuerySet[M] = super()._clone()  # type: ignore[misc]
         clone._api_extra = self._api_extra
         clone._api_token = self._api_token
-        clone._api_totals = self._api_totals
+        clone._api_family = self._api_family
+        return clone
+
+    def all(self) -> ApiQuerySet[M]:
+        """A fresh copy: it shares no totals or pages with this queryset (a class-level
+        ``ListView.queryset`` is copied with ``all()`` on each request)."""
+        clone: ApiQuerySet[M] = super().all()
+        clone._api_family = _Family()
         return clone
 
     # API-specific chain methods -----------------------------------------------------------
@@ -166,7 +200,7 @@ class ApiQuerySet(QuerySet[M]):
 
     def _remember_total(self, api: ApiQuery, page: Page[Any]) -> None:
         if page.total is not None:
-            self._api_totals[api.signature] = page.total
+            self._api_family.totals()[api.signature] = page.total
 
     def _split(self, api: ApiQuery) -> list[ApiQuery]:
         """One query per 1000 values of its longest ``__in`` list (v1's list limit)."""
@@ -209,9 +243,25 @@ class ApiQuerySet(QuerySet[M]):
         for part in self._split(api):
             yield from filter(keep, self._walk(client, part, size, prefetch))
 
+    def _first_page(self, client: SiteClient, api: ApiQuery, offset: int, limit: int) -> Page[Any]:
+        """The first page of an evaluation, from a clone's earlier page when one covers it."""
+        key = (api.signature, api.params.get("sort"), offset)
+        known = self._api_family.first_pages().get(key)
+        if known is not None and (len(known.items) >= limit or not known.has_more):
+            return Page(
+                known.items[:limit],
+                known.total,
+                offset,
+                limit,
+                known.has_more or len(known.items) > limit,
+            )
+        page = self._page(client, api, offset, limit)
+        self._api_family.first_pages()[key] = page
+        return page
+
     def _walk(self, client: SiteClient, api: ApiQuery, size: int, prefetch: bool) -> Iterator[Any]:
         """Items of every page: later pages are requested while earlier ones are consumed."""
-        first = self._page(client, api, *paging.first_request(api, size))
+        first = self._first_page(client, api, *paging.first_request(api, size))
         later = paging.later_requests(api, size, first)
         yield from first.items
         if later is None:  # no total: one page after another
@@ -379,7 +429,7 @@ class ApiQuerySet(QuerySet[M]):
         api = self._api_query()
         if api.empty:
             return 0
-        total = self._api_totals.get(api.signature)
+        total = self._api_family.totals().get(api.signature)
         countable = PK not in api.params and len(self._split(api)) == 1
         if total is None and countable:
             total = self._page(get_client(), api, 0, 0).total
@@ -393,7 +443,7 @@ class ApiQuerySet(QuerySet[M]):
         api = self._api_query()
         if api.empty:
             return 0
-        total = self._api_totals.get(api.signature)
+        total = self._api_family.totals().get(api.signature)
         if total is None and PK not in api.params and len(self._split(api)) == 1:
             total = (await self._apage(get_async_client(), api, 0, 0)).total
         if total is None:

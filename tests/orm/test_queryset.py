@@ -248,3 +248,13 @@ def test_supported_or_and_negation_shapes(wire: Wire) -> None:
         Codebase.objects.exclude(inactive=True).count()
         == wire.get("/api/codebases", limit=0)["pagination"]["total"]
     )
+
+
+def test_all_is_a_fresh_copy_sharing_nothing() -> None:
+    """A class-level queryset (``ListView.queryset``) is copied with all() each request."""
+    base = Run.objects.filter(campaign="multiarch-fixes")
+    list(base[:5])
+    with assert_num_api_calls(0):
+        base.count()  # a clone of the same family: the page's total
+    with assert_num_api_calls(1):
+        base.all().count()  # a fresh family: asked again
