@@ -183,3 +183,38 @@ def test_view_only_staff_see_everything_read_only(api: EmulatorServer) -> None:
     html = client.get(f"/admin/janitor_site_django/run/{run['run_id']}/change/").content.decode()
     assert 'name="description"' not in html
     assert client.get("/admin/janitor_site_django/run/").status_code == 200
+
+
+def test_publish_action_needs_a_campaign_and_reports_each_codebase(
+    settings: Any, writable: EmulatorServer
+) -> None:
+    settings.JANITOR_SITE_API_TOKEN = writable.tokens["admin"]
+    client = Client()
+    client.force_login(User.objects.create_superuser("pub", "p@example.org", "pw"))
+    ready = wire(writable, "/api/lintian-fixes/ready", limit=1)["data"][0]["codebase"]
+    in_campaign = {
+        c["name"]
+        for c in wire(writable, "/api/codebases", campaign="lintian-fixes", limit=1000)["data"]
+    }
+    other = next(
+        c["name"]
+        for c in wire(writable, "/api/codebases", limit=1000)["data"]
+        if c["name"] not in in_campaign
+    )
+    changelist = "/admin/janitor_site_django/codebase/"
+    response = client.post(
+        changelist, {"action": "publish_codebases", "_selected_action": [ready]}, follow=True
+    )
+    assert any("Choose a campaign" in str(m) for m in response.context["messages"])
+    response = client.post(
+        changelist,
+        {
+            "action": "publish_codebases",
+            "campaign": "lintian-fixes",
+            "_selected_action": [ready, other],
+        },
+        follow=True,
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("Publishing 1 of 2" in m for m in shown), shown
+    assert any(other in m and "request id" in m for m in shown), shown
