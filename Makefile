@@ -27,6 +27,8 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/seed_time.py
 	$(BIN)/python benchmarks/parse_runs.py
 	$(BIN)/python benchmarks/client_vs_httpx.py
+	$(BIN)/python benchmarks/orm_bench.py
+	$(BIN)/python benchmarks/render_bench.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check janitor_site_django tests example_project benchmarks

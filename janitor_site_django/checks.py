@@ -37,6 +37,18 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="janitor_site_django.W001",
             )
         )
+    janitor_engines = [
+        engine for engine in settings.TEMPLATES
+        if engine.get("BACKEND") == "janitor_site_django.template.backends.JanitorTemplates"
+    ]  # fmt: skip
+    if janitor_engines and not config.api_token:
+        messages.append(
+            Warning(
+                "JanitorTemplates renders need a token, and JANITOR_SITE_API_TOKEN is not set.",
+                hint="Set a service token, or renders work only for users logged in with OIDC.",
+                id="janitor_site_django.W002",
+            )
+        )
     if config.cache is not None and config.cache not in settings.CACHES:
         messages.append(
             Error(

@@ -120,3 +120,15 @@ async def test_middleware_scopes_async_requests(janitor_emulator: EmulatorServer
         await ApiScopeMiddleware(view)(RequestFactory().get("/"))
     await client.aclose()
     assert [call.cache for call in calls] == ["none", "memo", "memo"]
+
+
+def test_template_engine_without_a_token_warns(settings: Any) -> None:
+    settings.JANITOR_SITE_URL = "https://janitor.example.org"
+    settings.JANITOR_SITE_API_TOKEN = None
+    settings.TEMPLATES = [
+        {"BACKEND": "janitor_site_django.template.backends.JanitorTemplates"},
+        *settings.TEMPLATES,
+    ]
+    assert [message.id for message in check_settings()] == ["janitor_site_django.W002"]
+    settings.JANITOR_SITE_API_TOKEN = "service-token"
+    assert check_settings() == []
