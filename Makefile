@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[emulator,dev]' -c constraints.txt
+	$(BIN)/python -m pip install --quiet -e '.[emulator,oidc,dev]' -c constraints.txt
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
