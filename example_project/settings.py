@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "mozilla_django_oidc",
     "janitor_site_django",
 ]
 MIDDLEWARE = [
@@ -34,6 +35,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "janitor_site_django.auth.middleware.OIDCTokenMiddleware",
+    "janitor_site_django.middleware.ApiScopeMiddleware",
+    "janitor_site_django.template.fragments.JanitorFragmentsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 ROOT_URLCONF = "example_project.urls"
@@ -63,3 +67,30 @@ STATIC_URL = "static/"
 # The Janitor site API v1 service (the emulator under ``make demo``).
 JANITOR_SITE_URL = env.str("JANITOR_SITE_URL", default="http://127.0.0.1:8080")
 JANITOR_SITE_API_TOKEN = env.str("JANITOR_SITE_API_TOKEN", default=None)
+
+# OIDC login with the identity provider the service trusts (set OIDC_ISSUER to enable it;
+# endpoint defaults follow django-oauth-toolkit's layout under the issuer URL).
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+LOGIN_ENABLED = bool(OIDC_ISSUER)
+AUTHENTICATION_BACKENDS = [
+    "janitor_site_django.auth.backends.OIDCAuthenticationBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str(
+    "OIDC_OP_AUTHORIZATION_ENDPOINT", default=f"{OIDC_ISSUER}/authorize/"
+)
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default=f"{OIDC_ISSUER}/token/")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default=f"{OIDC_ISSUER}/userinfo/")
+OIDC_OP_JWKS_ENDPOINT = env.str(
+    "OIDC_OP_JWKS_ENDPOINT", default=f"{OIDC_ISSUER}/.well-known/jwks.json"
+)
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_USE_PKCE = True
+OIDC_STORE_ACCESS_TOKEN = True
+OIDC_STORE_ID_TOKEN = True
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+JANITOR_SITE_ADMIN_GROUP = env.str("JANITOR_SITE_ADMIN_GROUP", default="janitor-admins")

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import httpx
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from janitor_site_django import exceptions
+from janitor_site_django.client import get_client
+
 
 def index(request: HttpRequest) -> HttpResponse:
-    """The configured Janitor site service and what it reports about itself."""
-    status: dict[str, object] | None = None
-    error = ""
+    """The service, what it says about itself, and who it thinks the visitor is."""
+    client = get_client()
+    context: dict[str, object] = {
+        "api_url": settings.JANITOR_SITE_URL,
+        "login": settings.LOGIN_ENABLED,
+    }
     try:
-        response = httpx.get(f"{settings.JANITOR_SITE_URL}/api/status", timeout=5.0)
-        status = response.json().get("data")
-    except (httpx.HTTPError, ValueError) as exc:
-        error = f"{type(exc).__name__}: {exc}"
-    return render(
-        request,
-        "index.html",
-        {"api_url": settings.JANITOR_SITE_URL, "status": status, "error": error},
-    )
+        context["status"] = client.status()
+        if request.user.is_authenticated:
+            context["api_user"] = client.get_user()  # with the user's own access token
+    except exceptions.JanitorSiteError as error:
+        context["error"] = str(error)
+    return render(request, "index.html", context)
