@@ -24,6 +24,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "janitor_site_django.auth.middleware.OIDCTokenMiddleware",
 ]
 ROOT_URLCONF = "tests.urls"
 STATIC_URL = "/static/"

@@ -37,10 +37,6 @@ def ten_user_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorS
 def site(settings: Any, ten_user_api: EmulatorServer) -> EmulatorServer:
     settings.JANITOR_SITE_URL = ten_user_api.url
     settings.JANITOR_SITE_API_TOKEN = None
-    settings.MIDDLEWARE = [
-        *settings.MIDDLEWARE,
-        "janitor_site_django.auth.middleware.OIDCTokenMiddleware",
-    ]
     settings.OIDC_OP_AUTHORIZATION_ENDPOINT = "http://127.0.0.1:9/o/authorize/"
     settings.OIDC_RP_CLIENT_ID = "rp-client"
     return ten_user_api

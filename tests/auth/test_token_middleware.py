@@ -18,14 +18,12 @@ from janitor_site_django.auth.claims import groups_from_claims, username_from_cl
 from janitor_site_django.testing.emulator import EmulatorServer
 
 pytestmark = pytest.mark.django_db
-MIDDLEWARE = "janitor_site_django.auth.middleware.OIDCTokenMiddleware"
 
 
 @pytest.fixture
 def site(settings: Any, janitor_emulator: EmulatorServer) -> EmulatorServer:
     settings.JANITOR_SITE_URL = janitor_emulator.url
     settings.JANITOR_SITE_API_TOKEN = janitor_emulator.tokens["service"]
-    settings.MIDDLEWARE = [*settings.MIDDLEWARE, MIDDLEWARE]
     settings.OIDC_OP_AUTHORIZATION_ENDPOINT = "http://127.0.0.1:9/o/authorize/"
     settings.OIDC_RP_CLIENT_ID = "rp-client"
     return janitor_emulator

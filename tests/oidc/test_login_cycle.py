@@ -39,10 +39,6 @@ def api(idp: OIDCProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def relying_party(settings: Any, idp: OIDCProvider, api: EmulatorServer) -> Client:
     settings.JANITOR_SITE_URL = api.url
     settings.JANITOR_SITE_API_TOKEN = None
-    settings.MIDDLEWARE = [
-        *settings.MIDDLEWARE,
-        "janitor_site_django.auth.middleware.OIDCTokenMiddleware",
-    ]
     settings.AUTHENTICATION_BACKENDS = [
         "janitor_site_django.auth.backends.OIDCAuthenticationBackend",
         "django.contrib.auth.backends.ModelBackend",
