@@ -410,3 +410,27 @@ def oidc_provider(oidc_provider_factory: Callable[..., OIDCProvider]) -> OIDCPro
     """The session's test IdP; access tokens live 30 s (or ``$ACCESS_TOKEN_EXPIRE_SECONDS``)."""
     lifetime = int(os.environ.get("ACCESS_TOKEN_EXPIRE_SECONDS", "30"))
     return oidc_provider_factory(access_token_lifetime=lifetime)
+
+
+def configure_relying_party(settings: Any, idp: OIDCProvider, api_url: str) -> None:
+    """Django settings of a relying party (mozilla-django-oidc + janitor_site_django.auth) that
+    logs users in at ``idp`` and calls the API at ``api_url`` with their tokens only."""
+    settings.JANITOR_SITE_URL = api_url
+    settings.JANITOR_SITE_API_TOKEN = None
+    settings.AUTHENTICATION_BACKENDS = [
+        "janitor_site_django.auth.backends.OIDCAuthenticationBackend",
+        "django.contrib.auth.backends.ModelBackend",
+    ]
+    settings.OIDC_RP_CLIENT_ID = idp.client_id
+    settings.OIDC_RP_CLIENT_SECRET = idp.client_secret
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = idp.endpoint("authorization_endpoint")
+    settings.OIDC_OP_TOKEN_ENDPOINT = idp.endpoint("token_endpoint")
+    settings.OIDC_OP_USER_ENDPOINT = idp.endpoint("userinfo_endpoint")
+    settings.OIDC_OP_JWKS_ENDPOINT = idp.endpoint("jwks_uri")
+    settings.OIDC_RP_SIGN_ALGO = "RS256"
+    settings.OIDC_RP_SCOPES = "openid email profile"
+    settings.OIDC_USE_PKCE = True
+    settings.OIDC_STORE_ACCESS_TOKEN = True
+    settings.OIDC_STORE_ID_TOKEN = True
+    settings.LOGIN_REDIRECT_URL = "/whoami/"
+    settings.LOGOUT_REDIRECT_URL = "/whoami/"

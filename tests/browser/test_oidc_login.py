@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from janitor_site_django.testing.emulator import EmulatorServer, start_emulator
-from tests.oidc_support import OIDCProvider, oidc_provider_factory
+from janitor_site_django.testing.emulator import start_emulator
+from tests.oidc_support import OIDCProvider, configure_relying_party, oidc_provider_factory
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -29,29 +29,8 @@ def oidc_site(
     idp = oidc_provider_factory(redirect_uris=[f"{live_server.url}/oidc/callback/"])
     extra = ["--oidc-issuer", idp.issuer, "--admin-group", "janitor-admins"]
     with start_emulator(f"sqlite:///{tmp_path / 'e.sqlite3'}", extra_args=extra) as api:
-        configure(settings, idp, api)
+        configure_relying_party(settings, idp, api.url)
         yield live_server.url, idp
-
-
-def configure(settings: Any, idp: OIDCProvider, api: EmulatorServer) -> None:
-    settings.JANITOR_SITE_URL = api.url
-    settings.JANITOR_SITE_API_TOKEN = None
-    settings.AUTHENTICATION_BACKENDS = [
-        "janitor_site_django.auth.backends.OIDCAuthenticationBackend",
-        "django.contrib.auth.backends.ModelBackend",
-    ]
-    settings.OIDC_RP_CLIENT_ID = idp.client_id
-    settings.OIDC_RP_CLIENT_SECRET = idp.client_secret
-    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = idp.endpoint("authorization_endpoint")
-    settings.OIDC_OP_TOKEN_ENDPOINT = idp.endpoint("token_endpoint")
-    settings.OIDC_OP_USER_ENDPOINT = idp.endpoint("userinfo_endpoint")
-    settings.OIDC_OP_JWKS_ENDPOINT = idp.endpoint("jwks_uri")
-    settings.OIDC_RP_SIGN_ALGO = "RS256"
-    settings.OIDC_RP_SCOPES = "openid email profile"
-    settings.OIDC_USE_PKCE = True
-    settings.OIDC_STORE_ACCESS_TOKEN = True
-    settings.OIDC_STORE_ID_TOKEN = True
-    settings.LOGIN_REDIRECT_URL = "/whoami/"
 
 
 def test_oidc_login_in_a_browser(

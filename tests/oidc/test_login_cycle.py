@@ -14,7 +14,7 @@ from django.test import Client
 
 from janitor_site_django.auth import session as tokens
 from janitor_site_django.testing.emulator import EmulatorServer, start_emulator
-from tests.oidc_support import OIDCProvider
+from tests.oidc_support import OIDCProvider, configure_relying_party
 
 pytestmark = pytest.mark.django_db
 LIFETIME = 4  # seconds an access token lives at this IdP
@@ -37,25 +37,7 @@ def api(idp: OIDCProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 @pytest.fixture
 def relying_party(settings: Any, idp: OIDCProvider, api: EmulatorServer) -> Client:
-    settings.JANITOR_SITE_URL = api.url
-    settings.JANITOR_SITE_API_TOKEN = None
-    settings.AUTHENTICATION_BACKENDS = [
-        "janitor_site_django.auth.backends.OIDCAuthenticationBackend",
-        "django.contrib.auth.backends.ModelBackend",
-    ]
-    settings.OIDC_RP_CLIENT_ID = idp.client_id
-    settings.OIDC_RP_CLIENT_SECRET = idp.client_secret
-    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = idp.endpoint("authorization_endpoint")
-    settings.OIDC_OP_TOKEN_ENDPOINT = idp.endpoint("token_endpoint")
-    settings.OIDC_OP_USER_ENDPOINT = idp.endpoint("userinfo_endpoint")
-    settings.OIDC_OP_JWKS_ENDPOINT = idp.endpoint("jwks_uri")
-    settings.OIDC_RP_SIGN_ALGO = "RS256"
-    settings.OIDC_RP_SCOPES = "openid email profile"
-    settings.OIDC_USE_PKCE = True
-    settings.OIDC_STORE_ACCESS_TOKEN = True
-    settings.OIDC_STORE_ID_TOKEN = True
-    settings.LOGIN_REDIRECT_URL = "/whoami/"
-    settings.LOGOUT_REDIRECT_URL = "/whoami/"
+    configure_relying_party(settings, idp, api.url)
     settings.JANITOR_SITE_ADMIN_GROUP = "janitor-admins"
     settings.JANITOR_SITE_OIDC_REFRESH_MARGIN = LIFETIME - 1.5
     return Client()
