@@ -9,6 +9,8 @@ import pytest
 
 from janitor_site_django.testing.emulator import EmulatorServer, start_emulator
 
+from .api_support import Model, client_for, pristine_model
+
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def emulator(request: pytest.FixtureRequest) -> Iterator[EmulatorServer]:
@@ -21,11 +23,17 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[EmulatorServer]:
         yield server
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def api(emulator: EmulatorServer) -> Iterator[httpx.Client]:
-    """An HTTP client for the emulator under test."""
-    with httpx.Client(base_url=emulator.url, timeout=30.0) as client:
+    """An HTTP client for the emulator under test, shared by a module's tests."""
+    with client_for(emulator) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def model(emulator: EmulatorServer) -> Model:
+    """The Python model of the (read-only) emulator's database, for independent expectations."""
+    return pristine_model(emulator)
 
 
 @pytest.fixture

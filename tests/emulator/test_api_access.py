@@ -4,14 +4,12 @@ requests that pass the role check are stopped by a validation error."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
 from janitor_site_django.testing.emulator import EmulatorServer
 
-from .api_support import bearer, client_for, error, pristine_model
+from .api_support import bearer, error, pristine_model
 
 INVALID_TOKEN = 'Bearer error="invalid_token"'
 
@@ -40,12 +38,6 @@ PUBLIC_GETS = [
     "/api/export/runs?limit=3",
     "/api/templates",
 ]
-
-
-@pytest.fixture(scope="module")
-def api(emulator: EmulatorServer) -> Iterator[httpx.Client]:
-    with client_for(emulator) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

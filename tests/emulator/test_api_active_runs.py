@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import pytest
 
-from janitor_site_django.testing.emulator import EmulatorServer
-
 from .api_support import (
     Model,
-    client_for,
     contains,
     error,
     fetch_all,
@@ -21,7 +18,6 @@ from .api_support import (
     ok,
     parse_sort,
     parse_ts,
-    pristine_model,
     same,
     sort_items,
     ts,
@@ -30,17 +26,6 @@ from .api_support import (
 
 KINDS = {"start_time": "ts"}
 SORTABLE = ["start_time", "run_id", "codebase", "campaign", "worker_name", "current_duration"]
-
-
-@pytest.fixture(scope="module")
-def api(emulator: EmulatorServer) -> Iterator[httpx.Client]:
-    with client_for(emulator) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def model(emulator: EmulatorServer) -> Model:
-    return pristine_model(emulator)
 
 
 def expected_active_run(row: dict[str, Any]) -> dict[str, Any]:

@@ -3,26 +3,22 @@ Python from the database (§4.6); publishing is in test_api_post.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import pytest
 
-from janitor_site_django.testing.emulator import EmulatorServer
-
 from .api_support import (
     ENUMS,
     READY_MODES,
     Model,
-    client_for,
     contains,
     error,
     fetch_all,
     listing,
     ok,
     parse_sort,
-    pristine_model,
     same,
     sort_items,
     with_key,
@@ -33,17 +29,6 @@ CAMPAIGNS = ["lintian-fixes", "fresh-releases", "fresh-snapshots", "multiarch-fi
 KINDS = {"start_time": "ts", "finish_time": "ts"}
 SORTABLE = ["value", "start_time", "finish_time", "codebase", "run_id"]
 DEFAULT = [("value", True), ("start_time", True), ("run_id", False)]
-
-
-@pytest.fixture(scope="module")
-def api(emulator: EmulatorServer) -> Iterator[httpx.Client]:
-    with client_for(emulator) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def model(emulator: EmulatorServer) -> Model:
-    return pristine_model(emulator)
 
 
 @pytest.fixture(scope="module")

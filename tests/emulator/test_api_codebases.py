@@ -3,18 +3,15 @@ runs and merge proposals; expectations computed in Python from the database (§4
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import pytest
 
-from janitor_site_django.testing.emulator import EmulatorServer
-
 from .api_support import (
     ENUMS,
     Model,
-    client_for,
     contains,
     error,
     fetch_all,
@@ -22,7 +19,6 @@ from .api_support import (
     naive_utc,
     ok,
     parse_sort,
-    pristine_model,
     same,
     sort_items,
     ts,
@@ -32,17 +28,6 @@ from .api_support import (
 KINDS = {"vcs_type": ENUMS["VcsType"], "last_scanned": "ts"}
 SORTABLE = ["name", "url", "branch", "subpath", "vcs_type", "value", "last_scanned", "web_url",
             "inactive"]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def api(emulator: EmulatorServer) -> Iterator[httpx.Client]:
-    with client_for(emulator) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def model(emulator: EmulatorServer) -> Model:
-    return pristine_model(emulator)
 
 
 @pytest.fixture(scope="module")

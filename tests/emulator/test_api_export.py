@@ -7,22 +7,17 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from janitor_site_django.testing.emulator import EmulatorServer
-
 from .api_support import (
     Model,
-    client_for,
     compact,
     error,
     fetch_all,
     invalid_parameter,
-    pristine_model,
     same,
     sort_items,
 )
@@ -38,17 +33,6 @@ RUN_KEYS = [
 ]  # fmt: skip
 CODEBASE_KEYS = ["name", "url", "branch", "branch_url", "subpath", "vcs_type", "vcs_last_revision",
                  "last_scanned", "web_url", "value", "inactive", "hostname"]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def api(emulator: EmulatorServer) -> Iterator[httpx.Client]:
-    with client_for(emulator) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def model(emulator: EmulatorServer) -> Model:
-    return pristine_model(emulator)
 
 
 @pytest.fixture(scope="module")

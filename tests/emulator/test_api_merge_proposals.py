@@ -3,25 +3,21 @@ campaign's merge proposals; ``campaign``/``run_id`` derived in Python as §4.3 s
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import pytest
 
-from janitor_site_django.testing.emulator import EmulatorServer
-
 from .api_support import (
     ENUMS,
     Model,
-    client_for,
     contains,
     error,
     fetch_all,
     invalid_parameter,
     listing,
     parse_sort,
-    pristine_model,
     same,
     sort_items,
     with_key,
@@ -30,17 +26,6 @@ from .api_support import (
 KINDS = {"status": ENUMS["MergeProposalStatus"], "merged_at": "ts", "last_scanned": "ts"}
 SORTABLE = ["url", "status", "codebase", "campaign", "merged_at", "last_scanned", "can_be_merged"]
 DEFAULT = [("merged_at", True), ("url", False)]
-
-
-@pytest.fixture(scope="module")
-def api(emulator: EmulatorServer) -> Iterator[httpx.Client]:
-    with client_for(emulator) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def model(emulator: EmulatorServer) -> Model:
-    return pristine_model(emulator)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,7 +16,6 @@ from janitor_site_django.testing.emulator import EmulatorServer
 from .api_support import (
     ENUMS,
     RESERVED,
-    client_for,
     error,
     invalid_parameter,
     listing,
@@ -30,12 +28,6 @@ UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9
 ETAG = re.compile(r'"[\x21\x23-\x7e]*"')
 BAD_TOKEN = {"Authorization": "Bearer not-a-valid-token"}
 RUNS = DEMO_SIZE
-
-
-@pytest.fixture(scope="module")
-def api(emulator: EmulatorServer) -> Iterator[httpx.Client]:
-    with client_for(emulator) as client:
-        yield client
 
 
 # Envelopes and headers (§2.2) ----------------------------------------------------------------

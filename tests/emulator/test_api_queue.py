@@ -4,18 +4,15 @@ times computed in Python from the ``queue`` table (view ``queue_positions``, §4
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import pytest
 
-from janitor_site_django.testing.emulator import EmulatorServer
-
 from .api_support import (
     ENUMS,
     Model,
-    client_for,
     contains,
     fetch_all,
     invalid_parameter,
@@ -23,7 +20,6 @@ from .api_support import (
     ok,
     parse_sort,
     parse_ts,
-    pristine_model,
     same,
     sort_items,
     ts,
@@ -32,17 +28,6 @@ from .api_support import (
 
 KINDS = {"bucket": ENUMS["QueueBucket"]}
 SORTABLE = ["position", "id", "codebase", "campaign", "bucket", "priority", "estimated_duration"]
-
-
-@pytest.fixture(scope="module")
-def api(emulator: EmulatorServer) -> Iterator[httpx.Client]:
-    with client_for(emulator) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def model(emulator: EmulatorServer) -> Model:
-    return pristine_model(emulator)
 
 
 @pytest.fixture(scope="module")

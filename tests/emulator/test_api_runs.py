@@ -4,18 +4,15 @@ expectations computed in Python from the database (§4.2)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 import pytest
 
-from janitor_site_django.testing.emulator import EmulatorServer
-
 from .api_support import (
     ENUMS,
     Model,
-    client_for,
     contains,
     error,
     fetch_all,
@@ -23,7 +20,6 @@ from .api_support import (
     ok,
     parse_sort,
     parse_ts,
-    pristine_model,
     same,
     sort_items,
     ts,
@@ -40,17 +36,6 @@ SORTABLE = ["run_id", "codebase", "campaign", "start_time", "finish_time", "dura
 DEFAULT = [("start_time", True), ("run_id", False)]
 #: A subset of ~640 runs holding NULLs in every nullable sortable field.
 SUBSET = {"campaigns": "debianize,scrub-obsolete"}
-
-
-@pytest.fixture(scope="module")
-def api(emulator: EmulatorServer) -> Iterator[httpx.Client]:
-    with client_for(emulator) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def model(emulator: EmulatorServer) -> Model:
-    return pristine_model(emulator)
 
 
 @pytest.fixture(scope="module")

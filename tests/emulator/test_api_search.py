@@ -3,22 +3,18 @@ default orders (prefix rank, latest finish time), computed in Python from the da
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import pytest
 
-from janitor_site_django.testing.emulator import EmulatorServer
-
 from .api_support import (
     Model,
-    client_for,
     contains,
     fetch_all,
     listing,
     parse_sort,
-    pristine_model,
     same,
     sort_items,
     with_key,
@@ -27,17 +23,6 @@ from .api_support import (
 KINDS = {"finish_time": "ts"}
 SORTABLE = ["codebase", "campaign", "finish_time", "result_code"]
 KEY = ["codebase", "campaign"]
-
-
-@pytest.fixture(scope="module")
-def api(emulator: EmulatorServer) -> Iterator[httpx.Client]:
-    with client_for(emulator) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def model(emulator: EmulatorServer) -> Model:
-    return pristine_model(emulator)
 
 
 @pytest.fixture(scope="module")

@@ -32,12 +32,6 @@ CAPABILITIES = ["pagination", "filtering", "sorting", "etag", "bearer_auth", "se
                 "templates", "export"]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def api(emulator: EmulatorServer) -> Iterator[httpx.Client]:
-    with client_for(emulator) as client:
-        yield client
-
-
 def test_health(api: httpx.Client) -> None:
     before = dt.datetime.now(dt.timezone.utc)
     response = api.get("/api/health")
