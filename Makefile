@@ -6,10 +6,10 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: demo test bench lint install clean
 
-$(INSTALLED): pyproject.toml constraints.txt
+$(INSTALLED): pyproject.toml emulator/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[emulator,oidc,dev]' -c constraints.txt
+	$(BIN)/python -m pip install --quiet -e ./emulator -e '.[emulator,oidc,dev]' -c constraints.txt
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
@@ -31,8 +31,8 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/render_bench.py
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check janitor_site_django tests example_project benchmarks
-	$(BIN)/mypy janitor_site_django
+	$(BIN)/ruff check janitor_site_django emulator tests example_project benchmarks
+	$(BIN)/mypy janitor_site_django emulator/janitor_site_emulator
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,7 @@
 """How long seeding takes (not a test): ``python benchmarks/seed_time.py [RUNS]``.
 
 Creates the schema in a temporary SQLite file, seeds ``RUNS`` runs (default 100,000) and prints
-the seconds spent in :func:`janitor_site_django.emulator.seed.seed` and the row counts.
+the seconds spent in :func:`janitor_site_emulator.seed.seed` and the row counts.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from janitor_site_django.emulator import schema, seed
+from janitor_site_emulator import schema, seed
 
 
 def main() -> None:

@@ -8,8 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from janitor_site_django.emulator.demo import SERVICE_TOKEN
-from janitor_site_django.testing.emulator import start_emulator
+from janitor_site_django.testing.emulator import DEMO_TOKENS, start_emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -27,7 +26,7 @@ def main() -> None:
     environment = {
         **os.environ,
         "JANITOR_SITE_URL": emulator.url,
-        "JANITOR_SITE_API_TOKEN": SERVICE_TOKEN.token,
+        "JANITOR_SITE_API_TOKEN": DEMO_TOKENS["service"],
     }
     site = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "runserver", SITE_ADDRESS, "--noreload"],

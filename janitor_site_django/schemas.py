@@ -15,7 +15,7 @@ Rules (the contract's, plus tolerance for legacy servers, §8):
 * enums are plain ``str`` (forward compatible); their v1 values are exported below;
 * models are immutable.
 
-Independent of the emulator: nothing here is shared with ``janitor_site_django.emulator``.
+Independent of the emulator: nothing here is shared with ``janitor_site_emulator``.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def start_emulator(
     extra_args: Sequence[str] = (),
     startup_timeout: float = 120.0,
 ) -> EmulatorServer:
-    """Start ``python -m janitor_site_django.emulator`` on 127.0.0.1 (``port`` 0: a free one).
+    """Start ``python -m janitor_site_emulator`` on 127.0.0.1 (``port`` 0: a free one).
 
     The socket is bound here and handed to the child, so there is no port race. Returns once
     ``GET /api/health`` answers 200 (after seeding, which happens before serving).
@@ -69,7 +69,7 @@ def start_emulator(
     listener.listen(128)
     port = listener.getsockname()[1]
     command = [
-        sys.executable, "-m", "janitor_site_django.emulator",
+        sys.executable, "-m", "janitor_site_emulator",
         "--database", database_url,
         "--seed", seed,
         "--fd", str(listener.fileno()),

@@ -24,8 +24,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from janitor_site_django.emulator import schema
 from janitor_site_django.testing.emulator import EmulatorServer, start_emulator
+from janitor_site_emulator import schema
 from tests.conftest import POSTGRESQL_URL, _postgresql_error
 
 JSON_TYPE = "application/json"

@@ -21,8 +21,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from janitor_site_django.emulator import schema
 from janitor_site_django.testing.emulator import EmulatorServer
+from janitor_site_emulator import schema
 
 from .api_support import (
     bearer,

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from janitor_site_django.emulator.seed import DEMO_SIZE
 from janitor_site_django.testing.emulator import EmulatorServer
+from janitor_site_emulator.seed import DEMO_SIZE
 
 from .api_support import (
     ENUMS,

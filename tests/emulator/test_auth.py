@@ -27,8 +27,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from janitor_site_django.emulator import auth
-from janitor_site_django.emulator.auth import (
+from janitor_site_emulator import auth
+from janitor_site_emulator.auth import (
     ROLES,
     Authenticator,
     Principal,
@@ -39,9 +39,9 @@ from janitor_site_django.emulator.auth import (
     roles_for,
     session_claims,
 )
-from janitor_site_django.emulator.config import EmulatorConfig, StaticToken
-from janitor_site_django.emulator.errors import ApiError
-from janitor_site_django.emulator.schema import create_engine, create_schema, site_session
+from janitor_site_emulator.config import EmulatorConfig, StaticToken
+from janitor_site_emulator.errors import ApiError
+from janitor_site_emulator.schema import create_engine, create_schema, site_session
 
 pytestmark = pytest.mark.anyio
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from janitor_site_django.emulator import render as render_module
-from janitor_site_django.emulator.render import TemplateFailure, TemplateSet
+from janitor_site_emulator import render as render_module
+from janitor_site_emulator.render import TemplateFailure, TemplateSet
 
 SHIPPED = Path(render_module.__file__).parent / "templates"
 

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from janitor_site_django.emulator import schema, seed
+from janitor_site_emulator import schema, seed
 
 Data = dict[str, list[dict[str, Any]]]
 

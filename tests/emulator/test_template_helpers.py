@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from janitor_site_django.emulator import template_helpers as helpers
-from janitor_site_django.emulator.template_helpers import HelperError
+from janitor_site_emulator import template_helpers as helpers
+from janitor_site_emulator.template_helpers import HelperError
 
 NOW = datetime(2025, 6, 8, 12, 0, 0, tzinfo=timezone.utc)
 

@@ -1,6 +1,6 @@
 """Pure implementations of the template filters and functions of API v1 §6.3–6.5.
 
-No template engine here: :mod:`janitor_site_django.emulator.render` wires these into MiniJinja.
+No template engine here: :mod:`janitor_site_emulator.render` wires these into MiniJinja.
 Every function raises :class:`HelperError` where the contract asks for a render error.
 """
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from minijinja import Environment, TemplateError, pass_state, safe
 
-from janitor_site_django.emulator import template_helpers as helpers
+from janitor_site_emulator import template_helpers as helpers
 
 if TYPE_CHECKING:
     from minijinja._lowlevel import State

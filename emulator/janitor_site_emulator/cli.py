@@ -1,4 +1,4 @@
-"""Command line of the emulator, shared by ``python -m`` and ``manage.py janitor_emulator``."""
+"""Command line of the emulator: ``python -m janitor_site_emulator``."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import demo
+import uvicorn
+
+from . import demo, schema, seed
+from .app import create_app
 from .config import BUILTIN_SERVICES, DEFAULT_TEMPLATES_DIR, EmulatorConfig, StaticToken
 
-logger = logging.getLogger("janitor_site_django.emulator")
+logger = logging.getLogger("janitor_site_emulator")
 
 #: Environment variable carrying the configuration to worker processes.
 CONFIG_ENVIRONMENT = "JANITOR_EMULATOR_CONFIG"
@@ -107,23 +110,8 @@ def config_from(options: argparse.Namespace) -> EmulatorConfig:
     )
 
 
-class EmulatorExtraMissing(ImportError):
-    """The ``emulator`` extra (Starlette, uvicorn, SQLAlchemy, MiniJinja) is not installed."""
-
-
 def run(options: argparse.Namespace) -> None:
     """Seed if asked, then serve until interrupted."""
-    try:
-        import uvicorn
-
-        from . import schema, seed
-        from .app import create_app
-    except ImportError as exc:
-        raise EmulatorExtraMissing(
-            f"The emulator needs its extra ({exc.name} is missing): "
-            'pip install "janitor-site-django[emulator]"'
-        ) from exc
-
     logging.basicConfig(level=options.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     config = config_from(options)
     engine = schema.create_engine(config.database_url)
@@ -143,7 +131,7 @@ def run(options: argparse.Namespace) -> None:
         from uvicorn.supervisors import Multiprocess
 
         os.environ[CONFIG_ENVIRONMENT] = config.to_json()
-        app_path = "janitor_site_django.emulator.app:app_from_environment"
+        app_path = "janitor_site_emulator.app:app_from_environment"
         multi = uvicorn.Config(app_path, factory=True, workers=options.workers, **server_options)
         Multiprocess(multi, sockets=[sock]).run()
     else:
@@ -162,7 +150,7 @@ def _listen(options: argparse.Namespace) -> socket.socket:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m janitor_site_django.emulator",
+        prog="python -m janitor_site_emulator",
         description="The reference Janitor site API v1 server.",
     )
     add_arguments(parser)

@@ -1,4 +1,4 @@
-"""``python -m janitor_site_django.emulator``."""
+"""``python -m janitor_site_emulator``."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ from .context import Emulator
 from .errors import ApiError, not_found
 from .http import error_response
 
-logger = logging.getLogger("janitor_site_django.emulator")
+logger = logging.getLogger("janitor_site_emulator")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 _REQUEST_ID = re.compile(r"[\x21-\x7e]{1,200}")
