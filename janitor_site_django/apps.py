@@ -11,12 +11,12 @@ class JanitorSiteConfig(AppConfig):
     verbose_name = "Janitor site"
 
     def ready(self) -> None:
-        from django.conf import settings
-
-        from .checks import check_settings
+        from .checks import check_middleware, check_settings
+        from .conf import setting
 
         checks.register(check_settings)
-        if getattr(settings, "JANITOR_SITE_ADMIN", False):
+        checks.register(check_middleware)
+        if setting("JANITOR_SITE_ADMIN"):
             from .admin import register_all
 
             register_all()

@@ -1,4 +1,5 @@
-"""System checks of the ``JANITOR_SITE_*`` settings (registered in :mod:`.apps`)."""
+"""System checks of the ``JANITOR_SITE_*`` settings and the middleware order (registered in
+:mod:`.apps`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from .conf import SiteConfig
 
@@ -55,6 +57,57 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 f"JANITOR_SITE_CACHE names {config.cache!r}, which CACHES does not define.",
                 hint=f"Define CACHES[{config.cache!r}] or set JANITOR_SITE_CACHE = None.",
                 id="janitor_site_django.E003",
+            )
+        )
+    return messages
+
+
+_AUTHENTICATION = "django.contrib.auth.middleware.AuthenticationMiddleware"
+_TOKEN = "janitor_site_django.auth.middleware.OIDCTokenMiddleware"
+_FRAGMENTS = "janitor_site_django.template.fragments.JanitorFragmentsMiddleware"
+
+
+def _position(middleware: list[type], dotted: str) -> int | None:
+    """Where a class of ``dotted`` (or a subclass) stands in MIDDLEWARE, if it can be imported."""
+    try:
+        wanted = import_string(dotted)
+    except ImportError:  # the optional part is not installed, so it cannot be in MIDDLEWARE
+        return None
+    return next((i for i, cls in enumerate(middleware) if issubclass(cls, wanted)), None)
+
+
+def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The user's token is bound after authentication and while fragments are rendered."""
+    middleware: list[type] = []
+    for dotted in settings.MIDDLEWARE:
+        try:
+            imported = import_string(dotted)
+        except ImportError:
+            continue  # Django's own loading reports it
+        if isinstance(imported, type):
+            middleware.append(imported)
+    token = _position(middleware, _TOKEN)
+    if token is None:
+        return []
+    messages: list[CheckMessage] = []
+    authentication = _position(middleware, _AUTHENTICATION)
+    if authentication is None or authentication > token:
+        messages.append(
+            Error(
+                "OIDCTokenMiddleware needs request.user: it must come after "
+                "AuthenticationMiddleware in MIDDLEWARE.",
+                hint=f"Move {_TOKEN!r} below {_AUTHENTICATION!r}.",
+                id="janitor_site_django.E004",
+            )
+        )
+    fragments = _position(middleware, _FRAGMENTS)
+    if fragments is not None and fragments < token:
+        messages.append(
+            Error(
+                "JanitorFragmentsMiddleware comes before OIDCTokenMiddleware in MIDDLEWARE: its "
+                "render-batch call would run after the user's token is unbound.",
+                hint=f"Move {_FRAGMENTS!r} below {_TOKEN!r}.",
+                id="janitor_site_django.E005",
             )
         )
     return messages

@@ -2,7 +2,9 @@
 
 Every setting is flat and prefixed ``JANITOR_SITE_``; the defaults live in :data:`DEFAULTS`.
 ``SiteConfig.from_settings()`` validates them into one immutable object; ``SiteConfig.from_env()``
-reads the same names from the environment for code that runs outside Django settings.
+reads the same names from the environment for code that runs outside Django settings;
+:func:`setting` reads and validates one of them alone (for code that must not depend on the others,
+such as the app's ``ready()``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,15 @@ DEFAULTS: dict[str, Any] = {
     "JANITOR_SITE_STALE_IF_ERROR": 3600,
     "JANITOR_SITE_VERIFY_TLS": True,
     "JANITOR_SITE_USER_AGENT": f"janitor-site-django/{__version__}",
+    "JANITOR_SITE_ADMIN": False,
+    "JANITOR_SITE_ADMIN_GROUP": None,
+    "JANITOR_SITE_SUPERUSER_GROUP": None,
+    "JANITOR_SITE_OIDC_REFRESH_MARGIN": 30.0,
+    "JANITOR_SITE_FRAGMENT_ERRORS": None,
 }
+
+#: What a failed ``{% janitor_render %}`` fragment shows (None: ``inline`` with DEBUG, else empty).
+FRAGMENT_ERROR_MODES = ("inline", "empty")
 
 
 def _url(name: str, value: Any) -> str:
@@ -65,6 +75,22 @@ def _positive_float(name: str, value: Any) -> float:
     return float(value)
 
 
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 10**9:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds >= 0, not {value!r}.")
+    return float(value)
+
+
+def _one_of(*choices: str) -> Callable[[str, Any], str | None]:
+    def check(name: str, value: Any) -> str | None:
+        if value is not None and value not in choices:
+            allowed = ", ".join(repr(choice) for choice in choices)
+            raise ImproperlyConfigured(f"{name} must be one of {allowed} or None, not {value!r}.")
+        return None if value is None else str(value)
+
+    return check
+
+
 def _bounded_int(low: int, high: int) -> Callable[[str, Any], int]:
     def check(name: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -93,7 +119,14 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "JANITOR_SITE_STALE_IF_ERROR": _bounded_int(0, 10**9),
     "JANITOR_SITE_VERIFY_TLS": _bool,
     "JANITOR_SITE_USER_AGENT": _optional_str,
+    "JANITOR_SITE_ADMIN": _bool,
+    "JANITOR_SITE_ADMIN_GROUP": _optional_str,
+    "JANITOR_SITE_SUPERUSER_GROUP": _optional_str,
+    "JANITOR_SITE_OIDC_REFRESH_MARGIN": _seconds,
+    "JANITOR_SITE_FRAGMENT_ERRORS": _one_of(*FRAGMENT_ERROR_MODES),
 }
+
+_TRUE_TEXT = ("1", "true", "yes", "on")
 
 #: Parsers of environment strings, for :meth:`SiteConfig.from_env`.
 _FROM_TEXT: dict[str, Callable[[str], Any]] = {
@@ -102,7 +135,9 @@ _FROM_TEXT: dict[str, Callable[[str], Any]] = {
     "JANITOR_SITE_PAGE_SIZE": int,
     "JANITOR_SITE_CACHE_TTL": int,
     "JANITOR_SITE_STALE_IF_ERROR": int,
-    "JANITOR_SITE_VERIFY_TLS": lambda text: text.strip().lower() in ("1", "true", "yes", "on"),
+    "JANITOR_SITE_VERIFY_TLS": lambda text: text.strip().lower() in _TRUE_TEXT,
+    "JANITOR_SITE_ADMIN": lambda text: text.strip().lower() in _TRUE_TEXT,
+    "JANITOR_SITE_OIDC_REFRESH_MARGIN": float,
 }
 
 
@@ -115,13 +150,18 @@ def _configured_settings() -> dict[str, Any]:
     return {name: getattr(settings, name) for name in DEFAULTS if hasattr(settings, name)}
 
 
+def setting(name: str) -> Any:
+    """One ``JANITOR_SITE_*`` setting, read now and validated on its own."""
+    return _VALIDATORS[name](name, _configured_settings().get(name, DEFAULTS[name]))
+
+
 def _setting_name(field: str) -> str:
     return "JANITOR_SITE_" + field.upper()
 
 
 @dataclasses.dataclass(frozen=True)
 class SiteConfig:
-    """Validated client configuration."""
+    """Validated configuration: the client's, the admin's, the OIDC layer's, the fragments'."""
 
     url: str
     api_token: str | None = None
@@ -133,6 +173,11 @@ class SiteConfig:
     stale_if_error: int = DEFAULTS["JANITOR_SITE_STALE_IF_ERROR"]
     verify_tls: bool = True
     user_agent: str = DEFAULTS["JANITOR_SITE_USER_AGENT"]
+    admin: bool = False
+    admin_group: str | None = None
+    superuser_group: str | None = None
+    oidc_refresh_margin: float = DEFAULTS["JANITOR_SITE_OIDC_REFRESH_MARGIN"]
+    fragment_errors: str | None = None
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> SiteConfig:
@@ -141,18 +186,10 @@ class SiteConfig:
             name: validate(name, values.get(name, DEFAULTS[name]))
             for name, validate in _VALIDATORS.items()
         }
-        return cls(
-            url=checked["JANITOR_SITE_URL"],
-            api_token=checked["JANITOR_SITE_API_TOKEN"],
-            timeout=checked["JANITOR_SITE_TIMEOUT"],
-            retries=checked["JANITOR_SITE_RETRIES"],
-            page_size=checked["JANITOR_SITE_PAGE_SIZE"],
-            cache=checked["JANITOR_SITE_CACHE"],
-            cache_ttl=checked["JANITOR_SITE_CACHE_TTL"],
-            stale_if_error=checked["JANITOR_SITE_STALE_IF_ERROR"],
-            verify_tls=checked["JANITOR_SITE_VERIFY_TLS"],
-            user_agent=checked["JANITOR_SITE_USER_AGENT"] or DEFAULTS["JANITOR_SITE_USER_AGENT"],
+        checked["JANITOR_SITE_USER_AGENT"] = (
+            checked["JANITOR_SITE_USER_AGENT"] or DEFAULTS["JANITOR_SITE_USER_AGENT"]
         )
+        return cls(**{f.name: checked[_setting_name(f.name)] for f in dataclasses.fields(cls)})
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> SiteConfig:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import Group
 from mozilla_django_oidc.auth import (  # type: ignore[import-untyped]
     OIDCAuthenticationBackend as MozillaBackend,
 )
 
+from ..conf import setting
 from . import session as tokens
 from .claims import groups_from_claims, username_from_claims
 
@@ -37,8 +37,8 @@ class OIDCAuthenticationBackend(MozillaBackend):  # type: ignore[misc]
         name = claims.get("name") or ""
         user.first_name, _, user.last_name = name.partition(" ")
         groups = groups_from_claims(claims)
-        admin = getattr(settings, "JANITOR_SITE_ADMIN_GROUP", None)
-        superuser = getattr(settings, "JANITOR_SITE_SUPERUSER_GROUP", None)
+        admin = setting("JANITOR_SITE_ADMIN_GROUP")
+        superuser = setting("JANITOR_SITE_SUPERUSER_GROUP")
         user.is_staff = admin is not None and admin in groups
         user.is_superuser = superuser is not None and superuser in groups
         user.save()

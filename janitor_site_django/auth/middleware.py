@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from contextlib import AbstractContextManager
 from importlib import import_module
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied
@@ -29,9 +28,9 @@ from django.urls import reverse
 
 from .. import exceptions
 from ..client import user_token
+from ..conf import setting
+from ..middleware import RequestContextMiddleware
 from . import session as tokens
-
-REFRESH_MARGIN = 30.0
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -107,30 +106,16 @@ def login_response(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(f"{login}?next={quote(request.get_full_path())}")
 
 
-class OIDCTokenMiddleware:
-    sync_capable = True
-    async_capable = True
+class OIDCTokenMiddleware(RequestContextMiddleware):
+    """Bind the session's access token for the rest of the request (see the module)."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
+    enter_blocks = True  # reads (and may refresh) the session
 
-    def __call__(self, request: HttpRequest) -> Any:
-        if iscoroutinefunction(self):
-            return self._acall(request)
+    def enter(self, request: HttpRequest) -> AbstractContextManager[None] | HttpResponse:
         token = self._token(request)
         if isinstance(token, HttpResponse):
             return token
-        with user_token(token):
-            return self.get_response(request)
-
-    async def _acall(self, request: HttpRequest) -> Any:
-        token = await sync_to_async(self._token)(request)
-        if isinstance(token, HttpResponse):
-            return token
-        with user_token(token):
-            return await self.get_response(request)
+        return user_token(token)
 
     def _token(self, request: HttpRequest) -> str | HttpResponse | None:
         """The session's access token (refreshed if it is about to expire), or None."""
@@ -140,7 +125,7 @@ class OIDCTokenMiddleware:
         session: Any = request.session
         token = tokens.access_token(session)
         expiry = tokens.expires_at(session)
-        margin = float(getattr(settings, "JANITOR_SITE_OIDC_REFRESH_MARGIN", REFRESH_MARGIN))
+        margin = setting("JANITOR_SITE_OIDC_REFRESH_MARGIN")
         if token is not None and expiry is not None and expiry - time.time() < margin:
             try:
                 token = refresh(request)

@@ -13,16 +13,17 @@ import contextlib
 import contextvars
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
 from .. import exceptions, schemas
 from ..client import get_client
+from ..conf import setting
+from ..middleware import RequestContextMiddleware
 from .backends import require_credentials
 
 logger = logging.getLogger("janitor_site_django.templates")
@@ -37,9 +38,7 @@ _batch: contextvars.ContextVar[FragmentBatch | None] = contextvars.ContextVar(
 
 def error_output(name: str, message: str) -> str:
     """What a failed fragment shows: an inline box (default with DEBUG) or nothing."""
-    mode = getattr(
-        settings, "JANITOR_SITE_FRAGMENT_ERRORS", "inline" if settings.DEBUG else "empty"
-    )
+    mode = setting("JANITOR_SITE_FRAGMENT_ERRORS") or ("inline" if settings.DEBUG else "empty")
     logger.error("fragment %s failed: %s", name, message)
     if mode == "inline":
         return format_html(
@@ -119,26 +118,15 @@ def _fill(response: HttpResponse, batch: FragmentBatch) -> HttpResponse:
     return response
 
 
-class JanitorFragmentsMiddleware:
-    """One fragment batch per request, filled with one ``render-batch`` call (sync and async)."""
+class JanitorFragmentsMiddleware(RequestContextMiddleware):
+    """One fragment batch per request, filled with one ``render-batch`` call (sync and async).
 
-    sync_capable = True
-    async_capable = True
+    Put it after ``OIDCTokenMiddleware``: the batch is rendered with the user's token."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
+    leave_blocks = True  # the render-batch call
 
-    def __call__(self, request: HttpRequest) -> Any:
-        if iscoroutinefunction(self):
-            return self._acall(request)
-        with fragment_batch() as batch:
-            response = self.get_response(request)
+    def enter(self, request: HttpRequest) -> contextlib.AbstractContextManager[FragmentBatch]:
+        return fragment_batch()
+
+    def leave(self, request: HttpRequest, response: HttpResponse, batch: FragmentBatch) -> Any:
         return _fill(response, batch)
-
-    async def _acall(self, request: HttpRequest) -> HttpResponse:
-        with fragment_batch() as batch:
-            awaited: Awaitable[HttpResponse] = self.get_response(request)
-            response = await awaited
-        return await sync_to_async(_fill)(response, batch)
