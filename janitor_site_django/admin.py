@@ -32,7 +32,7 @@ from django.db.models import BooleanField, Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from . import exceptions, models
+from . import exceptions, models, results
 from .client import get_client
 from .paginator import ApiPaginator
 from .query import ApiQuerySet, Resource
@@ -79,14 +79,8 @@ class ApiBooleanFilter(admin.BooleanFieldListFilter):
                 yield choice
 
 
-#: Result codes offered by the result-code filter (any other value works from the URL).
-RESULT_CODES = (
-    "success", "nothing-to-do", "nothing-new-to-do", "build-failed", "missing-control-file",
-    "install-deps-unsatisfied-dependencies", "codemod-command-failed", "worker-failure",
-    "worker-timeout", "cancelled",
-)  # fmt: skip
-#: Declared choices of filters on fields without ``choices``.
-DECLARED_CHOICES: dict[str, Sequence[str]] = {"result_code": RESULT_CODES}
+#: Declared choices of filters on fields without ``choices`` (other values work from the URL).
+DECLARED_CHOICES: dict[str, Sequence[str]] = {"result_code": results.NAMED_CODES}
 
 
 class ApiValueFilter(admin.FieldListFilter):

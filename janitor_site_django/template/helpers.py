@@ -10,48 +10,7 @@ import datetime as dt
 import re
 from typing import Any
 
-SUCCESSFUL = ("success", "nothing-to-do", "nothing-new-to-do")
-BUG_CODES = frozenset(
-    [
-        "worker-failure",
-        "worker-exception",
-        "worker-clone-incomplete-read",
-        "worker-clone-malformed-transform",
-        "chroot-not-found",
-        "worker-killed",
-    ]
-)
-TRANSIENT_CODES = frozenset(
-    [
-        "cancelled",
-        "aborted",
-        "install-deps-file-fetch-failure",
-        "apt-get-update-file-fetch-failure",
-        "build-failed-stage-apt-get-update",
-        "build-failed-stage-apt-get-dist-upgrade",
-        "build-failed-stage-explain-bd-uninstallable",
-        "502-bad-gateway",
-        "worker-502-bad-gateway",
-        "build-failed-stage-create-session",
-        "apt-get-update-missing-release-file",
-        "no-space-on-device",
-        "worker-killed",
-        "too-many-requests",
-        "check-space-insufficient-disk-space",
-        "worker-resume-branch-unavailable",
-        "worker-timeout",
-        "worker-clone-bad-gateway",
-        "worker-clone-temporary-transport-error",
-        "push-failed",
-        "push-bad-gateway",
-        "testbed-chroot-disappeared",
-        "apt-file-fetch-failure",
-        "pull-rate-limited",
-        "session-setup-failure",
-        "run-disappeared",
-        "branch-temporarily-unavailable",
-    ]
-)
+from ..results import BUG_CODES, SUCCESSFUL, TRANSIENT_CODES
 
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})"
