@@ -33,6 +33,7 @@ bench: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check janitor_site_django emulator tests example_project benchmarks
 	$(BIN)/mypy janitor_site_django emulator/janitor_site_emulator
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
