@@ -31,9 +31,10 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/render_bench.py
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check janitor_site_django emulator tests example_project benchmarks
-	$(BIN)/mypy janitor_site_django emulator/janitor_site_emulator
+	$(BIN)/ruff check janitor_site_django emulator tests example_project benchmarks scripts
+	$(BIN)/mypy janitor_site_django emulator/janitor_site_emulator scripts
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/unasync.py --check
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

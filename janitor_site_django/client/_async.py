@@ -1,9 +1,8 @@
-"""``AsyncSiteClient``: the asyncio shell (httpx.AsyncClient, pooled, keep-alive)."""
+"""``AsyncSiteClient``: the shell over ``httpx.AsyncClient`` (pooled, keep-alive)."""
 
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -11,16 +10,20 @@ import httpx
 
 from .. import exceptions, schemas
 from ..conf import SiteConfig
-from . import _operations as ops
-from ._core import Operation, Page, RawResponse, Sleep, require_v1, streamed, walk_pages
+from . import operations as ops
+from ._legacy import require_v1
+from ._parsers import streamed
 from ._plan import CallPlan
+from ._retry import Sleep
 from ._transport import ClientBase, raw_response, translate_errors
+from ._wire import Operation, RawResponse
+from .paging import Page, walk_pages
 
 T = TypeVar("T")
 
 
 class AsyncSiteClient(ClientBase):
-    """Janitor site API v1 client for asyncio; ``AsyncSiteClient()`` reads the settings.
+    """Janitor site API v1 client; ``AsyncSiteClient()`` reads the ``JANITOR_SITE_*`` settings.
 
     Keyword arguments override them: ``base_url``, ``token`` (always send this token instead
     of the user's or the service token), ``timeout`` (overall deadline of one call, seconds),
@@ -52,9 +55,8 @@ class AsyncSiteClient(ClientBase):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    # Plumbing -----------------------------------------------------------------------------
-
-    async def _call(self, op: Operation[T]) -> T:
+    async def call(self, op: Operation[T]) -> T:
+        """Send one operation (built by :mod:`~janitor_site_django.client.operations`)."""
         if not op.idempotent:
             await self._require_v1(op)
         plan = CallPlan(op, self.config, self._token, type(self), caching=self._cache is not None)
@@ -71,10 +73,12 @@ class AsyncSiteClient(ClientBase):
             await self._cache.aset(plan.cache_key, entry, plan.store_seconds)
         return plan.finish(raw)
 
+    # Plumbing -----------------------------------------------------------------------------
+
     async def _require_v1(self, op: Operation[Any]) -> None:
         """Send POSTs to v1 servers only; the server is asked once per client (§8 #19)."""
         if self._v1 is None:
-            self._v1 = await self._call(ops.probe_api_version())
+            self._v1 = await self.call(ops.probe_api_version())
         require_v1(op, self._v1)
 
     async def _exchange(self, plan: CallPlan[Any]) -> RawResponse:
@@ -93,7 +97,9 @@ class AsyncSiteClient(ClientBase):
                 return done.value  # type: ignore[no-any-return]
 
     async def _send(
-        self, plan: CallPlan[Any], timeout: float
+        self,
+        plan: CallPlan[Any],
+        timeout: float,
     ) -> RawResponse | exceptions.TransportError:
         op = plan.op
         headers = plan.headers()
@@ -111,7 +117,7 @@ class AsyncSiteClient(ClientBase):
         walk = walk_pages(filters, self.config.page_size)
         params = next(walk)
         while True:
-            page: Page[Any] = await self._call(build(**params))
+            page: Page[Any] = await self.call(build(**params))
             for item in page.items:
                 yield item
             try:
@@ -122,53 +128,56 @@ class AsyncSiteClient(ClientBase):
     # Service ------------------------------------------------------------------------------
 
     async def health(self) -> schemas.Health:
-        return await self._call(ops.health())
+        return await self.call(ops.health())
 
     async def status(self) -> schemas.Status:
-        return await self._call(ops.status())
+        return await self.call(ops.status())
 
     async def get_user(self) -> schemas.User:
-        return await self._call(ops.get_user())
+        return await self.call(ops.get_user())
 
     # Codebases ----------------------------------------------------------------------------
 
     async def get_codebase(
-        self, name: str, *, include_inactive: bool | None = None
+        self,
+        name: str,
+        *,
+        include_inactive: bool | None = None,
     ) -> schemas.Codebase:
-        return await self._call(ops.get_codebase(name, include_inactive))
+        return await self.call(ops.get_codebase(name, include_inactive))
 
     async def list_codebases(self, **filters: Any) -> Page[schemas.Codebase]:
-        return await self._call(ops.list_codebases(**filters))
+        return await self.call(ops.list_codebases(**filters))
 
     def iter_codebases(self, **filters: Any) -> AsyncIterator[schemas.Codebase]:
         ops.list_codebases(**filters)  # validate now, not at the first next()
         return self._pages(ops.list_codebases, filters)
 
     async def list_codebase_runs(self, name: str, **filters: Any) -> Page[schemas.Run]:
-        return await self._call(ops.list_codebase_runs(name, **filters))
+        return await self.call(ops.list_codebase_runs(name, **filters))
 
     async def list_codebase_merge_proposals(
         self, name: str, **filters: Any
     ) -> Page[schemas.MergeProposal]:
-        return await self._call(ops.list_codebase_merge_proposals(name, **filters))
+        return await self.call(ops.list_codebase_merge_proposals(name, **filters))
 
     # Runs ---------------------------------------------------------------------------------
 
     async def get_run(self, run_id: str) -> schemas.Run:
-        return await self._call(ops.get_run(run_id))
+        return await self.call(ops.get_run(run_id))
 
     async def list_runs(self, **filters: Any) -> Page[schemas.Run]:
-        return await self._call(ops.list_runs(**filters))
+        return await self.call(ops.list_runs(**filters))
 
     def iter_runs(self, **filters: Any) -> AsyncIterator[schemas.Run]:
         ops.list_runs(**filters)
         return self._pages(ops.list_runs, filters)
 
     async def get_run_diff(self, run_id: str, role: str = "main") -> bytes:
-        return await self._call(ops.get_run_diff(run_id, role))
+        return await self.call(ops.get_run_diff(run_id, role))
 
     async def update_run(self, run_id: str, *, description: str | None) -> schemas.Run:
-        return await self._call(ops.update_run(run_id, description=description))
+        return await self.call(ops.update_run(run_id, description=description))
 
     async def reschedule_run(
         self,
@@ -179,47 +188,47 @@ class AsyncSiteClient(ClientBase):
         requester: str | None = None,
     ) -> schemas.ScheduleResult:
         op = ops.reschedule_run(run_id, offset=offset, refresh=refresh, requester=requester)
-        return await self._call(op)
+        return await self.call(op)
 
     # Merge proposals, queue, active runs -------------------------------------------------
 
     async def list_merge_proposals(
         self, campaign: str | None = None, codebase: str | None = None, **filters: Any
     ) -> Page[schemas.MergeProposal]:
-        return await self._call(ops.list_merge_proposals(campaign, codebase, **filters))
+        return await self.call(ops.list_merge_proposals(campaign, codebase, **filters))
 
     async def get_queue_status(self) -> schemas.QueueStats:
-        return await self._call(ops.get_queue_status())
+        return await self.call(ops.get_queue_status())
 
     async def list_queue_items(self, **filters: Any) -> Page[schemas.QueueItem]:
-        return await self._call(ops.list_queue_items(**filters))
+        return await self.call(ops.list_queue_items(**filters))
 
     async def list_active_runs(self, **filters: Any) -> Page[schemas.ActiveRun]:
-        return await self._call(ops.list_active_runs(**filters))
+        return await self.call(ops.list_active_runs(**filters))
 
     async def get_active_run(self, run_id: str) -> schemas.ActiveRun:
-        return await self._call(ops.get_active_run(run_id))
+        return await self.call(ops.get_active_run(run_id))
 
     # Campaigns ----------------------------------------------------------------------------
 
     async def list_ready_runs(self, campaign: str, **filters: Any) -> Page[schemas.ReadyRun]:
-        return await self._call(ops.list_ready_runs(campaign, **filters))
+        return await self.call(ops.list_ready_runs(campaign, **filters))
 
     async def get_campaign_codebase(self, campaign: str, codebase: str) -> schemas.CampaignCodebase:
-        return await self._call(ops.get_campaign_codebase(campaign, codebase))
+        return await self.call(ops.get_campaign_codebase(campaign, codebase))
 
     async def publish(
         self, campaign: str, codebase: str, *, mode: str | None = None, requester: str | None = None
     ) -> schemas.PublishResult:
-        return await self._call(ops.publish(campaign, codebase, mode=mode, requester=requester))
+        return await self.call(ops.publish(campaign, codebase, mode=mode, requester=requester))
 
     # Search, export, templates -----------------------------------------------------------
 
     async def search(self, q: str | None = None, **filters: Any) -> Page[schemas.SearchResult]:
-        return await self._call(ops.search(q, **filters))
+        return await self.call(ops.search(q, **filters))
 
     async def list_pkgnames(self, **filters: Any) -> Page[str]:
-        return await self._call(ops.list_pkgnames(**filters))
+        return await self.call(ops.list_pkgnames(**filters))
 
     def export(self, kind: str, format: str = "csv", **filters: Any) -> AsyncIterator[bytes]:
         """The export body, streamed in chunks (the request starts at the first ``next()``)."""
@@ -240,27 +249,12 @@ class AsyncSiteClient(ClientBase):
             plan.failed(translate_errors(error, op))
 
     async def list_templates(self, **filters: Any) -> Page[str]:
-        return await self._call(ops.list_templates(**filters))
+        return await self.call(ops.list_templates(**filters))
 
     async def render_template(self, name: str, context: Mapping[str, Any] | None = None) -> str:
-        return await self._call(ops.render_template(name, context))
+        return await self.call(ops.render_template(name, context))
 
     async def render_templates(
         self, items: Sequence[tuple[str, Mapping[str, Any]]]
     ) -> list[schemas.RenderItemResult]:
-        return await self._call(ops.render_templates(items))
-
-
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncSiteClient] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def get_async_client() -> AsyncSiteClient:
-    """This event loop's client for the current settings (a new one when they change)."""
-    loop = asyncio.get_running_loop()
-    config = SiteConfig.from_settings()
-    client = _clients.get(loop)
-    if client is None or client.config != config:
-        client = _clients[loop] = AsyncSiteClient(config=config)
-    return client
+        return await self.call(ops.render_templates(items))

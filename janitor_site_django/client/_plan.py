@@ -16,8 +16,10 @@ from typing import Any, Generic, TypeVar
 
 from .. import exceptions
 from ..conf import SiteConfig
-from ._core import Flow, Operation, Page, RawResponse, exchange, headers_for
 from ._instrument import ApiCall, record
+from ._retry import Flow, exchange
+from ._wire import Operation, RawResponse, headers_for
+from .paging import Page
 from .tokens import resolve_token
 
 T = TypeVar("T")

@@ -1,8 +1,9 @@
-"""``SiteClient``: the synchronous shell (httpx.Client, pooled, keep-alive)."""
+# Generated from janitor_site_django/client/_async.py by scripts/unasync.py: do not edit.
+# Change _async.py, then run `python scripts/unasync.py`.
+"""``SiteClient``: the shell over ``httpx.Client`` (pooled, keep-alive)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -11,16 +12,20 @@ import httpx
 
 from .. import exceptions, schemas
 from ..conf import SiteConfig
-from . import _operations as ops
-from ._core import Operation, Page, RawResponse, Sleep, require_v1, streamed, walk_pages
+from . import operations as ops
+from ._legacy import require_v1
+from ._parsers import streamed
 from ._plan import CallPlan
+from ._retry import Sleep
 from ._transport import ClientBase, raw_response, translate_errors
+from ._wire import Operation, RawResponse
+from .paging import Page, walk_pages
 
 T = TypeVar("T")
 
 
 class SiteClient(ClientBase):
-    """Janitor site API v1 client. ``SiteClient()`` reads the ``JANITOR_SITE_*`` settings.
+    """Janitor site API v1 client; ``SiteClient()`` reads the ``JANITOR_SITE_*`` settings.
 
     Keyword arguments override them: ``base_url``, ``token`` (always send this token instead
     of the user's or the service token), ``timeout`` (overall deadline of one call, seconds),
@@ -52,9 +57,8 @@ class SiteClient(ClientBase):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # Plumbing -----------------------------------------------------------------------------
-
-    def _call(self, op: Operation[T]) -> T:
+    def call(self, op: Operation[T]) -> T:
+        """Send one operation (built by :mod:`~janitor_site_django.client.operations`)."""
         if not op.idempotent:
             self._require_v1(op)
         plan = CallPlan(op, self.config, self._token, type(self), caching=self._cache is not None)
@@ -71,10 +75,12 @@ class SiteClient(ClientBase):
             self._cache.set(plan.cache_key, entry, plan.store_seconds)
         return plan.finish(raw)
 
+    # Plumbing -----------------------------------------------------------------------------
+
     def _require_v1(self, op: Operation[Any]) -> None:
         """Send POSTs to v1 servers only; the server is asked once per client (§8 #19)."""
         if self._v1 is None:
-            self._v1 = self._call(ops.probe_api_version())
+            self._v1 = self.call(ops.probe_api_version())
         require_v1(op, self._v1)
 
     def _exchange(self, plan: CallPlan[Any]) -> RawResponse:
@@ -92,7 +98,11 @@ class SiteClient(ClientBase):
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
 
-    def _send(self, plan: CallPlan[Any], timeout: float) -> RawResponse | exceptions.TransportError:
+    def _send(
+        self,
+        plan: CallPlan[Any],
+        timeout: float,
+    ) -> RawResponse | exceptions.TransportError:
         op = plan.op
         headers = plan.headers()
         if op.body is not None:
@@ -109,7 +119,7 @@ class SiteClient(ClientBase):
         walk = walk_pages(filters, self.config.page_size)
         params = next(walk)
         while True:
-            page: Page[Any] = self._call(build(**params))
+            page: Page[Any] = self.call(build(**params))
             yield from page.items
             try:
                 params = walk.send(page)
@@ -119,51 +129,56 @@ class SiteClient(ClientBase):
     # Service ------------------------------------------------------------------------------
 
     def health(self) -> schemas.Health:
-        return self._call(ops.health())
+        return self.call(ops.health())
 
     def status(self) -> schemas.Status:
-        return self._call(ops.status())
+        return self.call(ops.status())
 
     def get_user(self) -> schemas.User:
-        return self._call(ops.get_user())
+        return self.call(ops.get_user())
 
     # Codebases ----------------------------------------------------------------------------
 
-    def get_codebase(self, name: str, *, include_inactive: bool | None = None) -> schemas.Codebase:
-        return self._call(ops.get_codebase(name, include_inactive))
+    def get_codebase(
+        self,
+        name: str,
+        *,
+        include_inactive: bool | None = None,
+    ) -> schemas.Codebase:
+        return self.call(ops.get_codebase(name, include_inactive))
 
     def list_codebases(self, **filters: Any) -> Page[schemas.Codebase]:
-        return self._call(ops.list_codebases(**filters))
+        return self.call(ops.list_codebases(**filters))
 
     def iter_codebases(self, **filters: Any) -> Iterator[schemas.Codebase]:
         ops.list_codebases(**filters)  # validate now, not at the first next()
         return self._pages(ops.list_codebases, filters)
 
     def list_codebase_runs(self, name: str, **filters: Any) -> Page[schemas.Run]:
-        return self._call(ops.list_codebase_runs(name, **filters))
+        return self.call(ops.list_codebase_runs(name, **filters))
 
     def list_codebase_merge_proposals(
         self, name: str, **filters: Any
     ) -> Page[schemas.MergeProposal]:
-        return self._call(ops.list_codebase_merge_proposals(name, **filters))
+        return self.call(ops.list_codebase_merge_proposals(name, **filters))
 
     # Runs ---------------------------------------------------------------------------------
 
     def get_run(self, run_id: str) -> schemas.Run:
-        return self._call(ops.get_run(run_id))
+        return self.call(ops.get_run(run_id))
 
     def list_runs(self, **filters: Any) -> Page[schemas.Run]:
-        return self._call(ops.list_runs(**filters))
+        return self.call(ops.list_runs(**filters))
 
     def iter_runs(self, **filters: Any) -> Iterator[schemas.Run]:
         ops.list_runs(**filters)
         return self._pages(ops.list_runs, filters)
 
     def get_run_diff(self, run_id: str, role: str = "main") -> bytes:
-        return self._call(ops.get_run_diff(run_id, role))
+        return self.call(ops.get_run_diff(run_id, role))
 
     def update_run(self, run_id: str, *, description: str | None) -> schemas.Run:
-        return self._call(ops.update_run(run_id, description=description))
+        return self.call(ops.update_run(run_id, description=description))
 
     def reschedule_run(
         self,
@@ -174,47 +189,47 @@ class SiteClient(ClientBase):
         requester: str | None = None,
     ) -> schemas.ScheduleResult:
         op = ops.reschedule_run(run_id, offset=offset, refresh=refresh, requester=requester)
-        return self._call(op)
+        return self.call(op)
 
     # Merge proposals, queue, active runs -------------------------------------------------
 
     def list_merge_proposals(
         self, campaign: str | None = None, codebase: str | None = None, **filters: Any
     ) -> Page[schemas.MergeProposal]:
-        return self._call(ops.list_merge_proposals(campaign, codebase, **filters))
+        return self.call(ops.list_merge_proposals(campaign, codebase, **filters))
 
     def get_queue_status(self) -> schemas.QueueStats:
-        return self._call(ops.get_queue_status())
+        return self.call(ops.get_queue_status())
 
     def list_queue_items(self, **filters: Any) -> Page[schemas.QueueItem]:
-        return self._call(ops.list_queue_items(**filters))
+        return self.call(ops.list_queue_items(**filters))
 
     def list_active_runs(self, **filters: Any) -> Page[schemas.ActiveRun]:
-        return self._call(ops.list_active_runs(**filters))
+        return self.call(ops.list_active_runs(**filters))
 
     def get_active_run(self, run_id: str) -> schemas.ActiveRun:
-        return self._call(ops.get_active_run(run_id))
+        return self.call(ops.get_active_run(run_id))
 
     # Campaigns ----------------------------------------------------------------------------
 
     def list_ready_runs(self, campaign: str, **filters: Any) -> Page[schemas.ReadyRun]:
-        return self._call(ops.list_ready_runs(campaign, **filters))
+        return self.call(ops.list_ready_runs(campaign, **filters))
 
     def get_campaign_codebase(self, campaign: str, codebase: str) -> schemas.CampaignCodebase:
-        return self._call(ops.get_campaign_codebase(campaign, codebase))
+        return self.call(ops.get_campaign_codebase(campaign, codebase))
 
     def publish(
         self, campaign: str, codebase: str, *, mode: str | None = None, requester: str | None = None
     ) -> schemas.PublishResult:
-        return self._call(ops.publish(campaign, codebase, mode=mode, requester=requester))
+        return self.call(ops.publish(campaign, codebase, mode=mode, requester=requester))
 
     # Search, export, templates -----------------------------------------------------------
 
     def search(self, q: str | None = None, **filters: Any) -> Page[schemas.SearchResult]:
-        return self._call(ops.search(q, **filters))
+        return self.call(ops.search(q, **filters))
 
     def list_pkgnames(self, **filters: Any) -> Page[str]:
-        return self._call(ops.list_pkgnames(**filters))
+        return self.call(ops.list_pkgnames(**filters))
 
     def export(self, kind: str, format: str = "csv", **filters: Any) -> Iterator[bytes]:
         """The export body, streamed in chunks (the request starts at the first ``next()``)."""
@@ -234,24 +249,12 @@ class SiteClient(ClientBase):
             plan.failed(translate_errors(error, op))
 
     def list_templates(self, **filters: Any) -> Page[str]:
-        return self._call(ops.list_templates(**filters))
+        return self.call(ops.list_templates(**filters))
 
     def render_template(self, name: str, context: Mapping[str, Any] | None = None) -> str:
-        return self._call(ops.render_template(name, context))
+        return self.call(ops.render_template(name, context))
 
     def render_templates(
         self, items: Sequence[tuple[str, Mapping[str, Any]]]
     ) -> list[schemas.RenderItemResult]:
-        return self._call(ops.render_templates(items))
-
-
-_local = threading.local()
-
-
-def get_client() -> SiteClient:
-    """This thread's client for the current settings (a new one when they change)."""
-    config = SiteConfig.from_settings()
-    client: SiteClient | None = getattr(_local, "client", None)
-    if client is None or client.config != config:
-        client = _local.client = SiteClient(config=config)
-    return client
+        return self.call(ops.render_templates(items))

@@ -8,7 +8,7 @@ import httpx
 
 from .. import exceptions
 from ..conf import SiteConfig
-from ._core import Operation, RawResponse
+from ._wire import Operation, RawResponse
 
 
 def configure(

@@ -35,8 +35,9 @@ def _rows(resource: Resource) -> Iterable[str]:
         }
         for lookup in spec.lookups():
             yield f"| {_LOOKUP_FORMS[lookup].format(f=field)} | `{params[lookup]}` |"
+    listing = resource.list_operation.__name__
     for field in resource.path_fields:
-        yield f"| `{field}=v` (required) | the path: `{resource.list_method}({field}, …)` |"
+        yield f"| `{field}=v` (required) | the path: `{listing}({field}, …)` |"
     for field, value in resource.defaults.items():
         yield f"| `{field}={value}` | the endpoint's default (no parameter) |"
     searched = resource.searched
@@ -59,12 +60,14 @@ def lookup_table(models: Iterable[type[Model]]) -> str:
     for model in models:
         resource: Resource = model.api_resource  # type: ignore[attr-defined]
         sortable = ", ".join(f"`{name}`" for name in resource.sortable)
-        detail = f"`{resource.detail_method}()`" if resource.detail_method else "the list, by key"
+        by_key = resource.detail_operation
+        detail = f"`{by_key.__name__}()`" if by_key else "the list, by key"
         lines += [
             "",
             f"## {model.__name__}",
             "",
-            f"List: `{resource.list_method}()`; `get(pk=…)`: {detail}. Sortable: {sortable}.",
+            f"List: `{resource.list_operation.__name__}()`; `get(pk=…)`: {detail}. "
+            f"Sortable: {sortable}.",
             "",
             "| Lookup | v1 parameter |",
             "|---|---|",

@@ -1,14 +1,43 @@
-"""Which pages one evaluation requests (I/O-free; driven by the sync and async querysets)."""
+"""Which pages one evaluation requests, and when (I/O-free; driven by the sync and async shells)."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Generator
 from typing import Any
 
-from ..client import Page
+from ..client import Page, walk_pages
 from .compiler import ApiQuery
 
 #: Page requests kept in flight while earlier pages are consumed.
 PREFETCH_DEPTH = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class Fetch:
+    """Step of :func:`walk`: request the page at ``offset`` now and send it back."""
+
+    offset: int
+    limit: int
+    #: Request it in the background instead and send back None; :class:`Take` hands it back.
+    ahead: bool = False
+    #: The evaluation's first page (one its clones fetched may serve).
+    first: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Take:
+    """Step of :func:`walk`: send back the oldest page requested ahead, once it has arrived."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Emit:
+    """Step of :func:`walk`: hand these items to the consumer."""
+
+    items: list[Any]
+
+
+Walk = Generator[Fetch | Take | Emit, Any, None]
 
 
 def first_request(api: ApiQuery, size: int) -> tuple[int, int]:
@@ -29,3 +58,37 @@ def later_requests(api: ApiQuery, size: int, first: Page[Any]) -> list[tuple[int
     end = first.total if api.limit is None else min(first.total, api.offset + api.limit)
     start = api.offset + len(first.items)
     return [(offset, min(size, end - offset)) for offset in range(start, end, size)]
+
+
+def walk(api: ApiQuery, size: int) -> Walk:
+    """Every page of ``api`` in ``size`` items a request: later pages are requested
+    :data:`PREFETCH_DEPTH` ahead while earlier ones are consumed, or, without a total, one
+    after another."""
+    first: Page[Any] = yield Fetch(*first_request(api, size), first=True)
+    yield Emit(first.items)
+    later = later_requests(api, size, first)
+    if later is None:
+        yield from _one_after_another(api, size, first)
+        return
+    del first  # a page is freed once consumed: memory stays flat however long the list
+    ahead = [Fetch(offset, limit, ahead=True) for offset, limit in later]
+    yield from ahead[:PREFETCH_DEPTH]  # each sent back None
+    for index in range(len(ahead)):
+        page: Page[Any] = yield Take()
+        if index + PREFETCH_DEPTH < len(ahead):
+            yield ahead[index + PREFETCH_DEPTH]
+        yield Emit(page.items)
+
+
+def _one_after_another(api: ApiQuery, size: int, first: Page[Any]) -> Walk:
+    """The pages after ``first`` when the server gives no total, until one says there is no more."""
+    requests = walk_pages({"offset": api.offset, "limit": api.limit}, size)
+    next(requests)
+    page = first
+    while True:
+        try:
+            request = requests.send(page)
+        except StopIteration:
+            return
+        page = yield Fetch(request["offset"], request["limit"])
+        yield Emit(page.items)

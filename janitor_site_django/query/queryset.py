@@ -2,18 +2,11 @@
 
 Filtering, ordering, slicing, cloning and ``values()`` are Django's own; only evaluation is
 new: the ``Query`` is compiled into one list request's parameters (``compiler.py``) and pages
-are fetched through the client (``SiteClient`` / ``AsyncSiteClient``), never SQL.
+are fetched through the client (``SiteClient`` / ``AsyncSiteClient``, ``fetch.py``), never SQL.
 """
 
 from __future__ import annotations
 
-import asyncio
-import collections
-import concurrent.futures
-import contextlib
-import contextvars
-import itertools
-import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -22,24 +15,16 @@ from django.db.models import Manager, Model, QuerySet
 from django.db.models.query import ModelIterable
 
 from .. import exceptions
-from ..client import AsyncSiteClient, Page, SiteClient, get_async_client, get_client, user_token
-from ..client._core import walk_pages
-from . import paging, rows
+from ..client import Operation
+from . import rows
 from .compiler import PK, ApiQuery, compile_ordering, compile_query
+from .fetch import MAX_LIST, Calls, Family, Fetcher
 from .resources import Resource
 
 M = TypeVar("M", bound=Model)
 
-#: Threads fetching the next page while the current one is consumed.
-_prefetcher = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="janitor-site-page")
-#: How long clones of one queryset reuse each other's totals and first pages.
-FAMILY_SECONDS = 10.0
 #: Items a request when ``iterator()`` is given no ``chunk_size``: pages in flight stay small.
 ITERATOR_CHUNK = 500
-#: Most values one ``__in`` parameter may carry (v1 lists hold at most 1000 elements).
-MAX_LIST = 1000
-#: Parent resources whose 404 on a list means "no rows" (an unknown campaign lists nothing).
-_EMPTY_PARENTS = ("campaign", "codebase")
 
 _WRITE_HINT = (
     "The API allows run.save(update_fields=['description']), run.reschedule() and "
@@ -56,31 +41,6 @@ def _read_only(name: str) -> Callable[..., Any]:
 
     refuse.__name__ = name
     return refuse
-
-
-class _Family:
-    """What clones of one queryset share: totals and first pages already fetched, so that a
-    count after a page (or a page after a count, in the admin) makes no request. Forgotten
-    after :data:`FAMILY_SECONDS`, so a long-lived queryset never serves stale numbers."""
-
-    def __init__(self) -> None:
-        self._born = time.monotonic()
-        self._totals: dict[tuple[Any, ...], int] = {}
-        self._first_pages: dict[tuple[Any, ...], Page[Any]] = {}
-
-    def _expire(self) -> None:
-        if time.monotonic() - self._born > FAMILY_SECONDS:
-            self._born = time.monotonic()
-            self._totals.clear()
-            self._first_pages.clear()
-
-    def totals(self) -> dict[tuple[Any, ...], int]:
-        self._expire()
-        return self._totals
-
-    def first_pages(self) -> dict[tuple[Any, ...], Page[Any]]:
-        self._expire()
-        return self._first_pages
 
 
 class ApiQuerySet(QuerySet[M]):
@@ -100,7 +60,7 @@ class ApiQuerySet(QuerySet[M]):
         super().__init__(model, query, using, hints)
         self._api_extra: Mapping[str, Any] = {}
         self._api_token: str | None = None
-        self._api_family = _Family()
+        self._api_family = Family()
 
     def _clone(self) -> ApiQuerySet[M]:
         clone: ApiQuerySet[M] = super()._clone()  # type: ignore[misc]
@@ -113,7 +73,7 @@ class ApiQuerySet(QuerySet[M]):
         """A fresh copy: it shares no totals or pages with this queryset (a class-level
         ``ListView.queryset`` is copied with ``all()`` on each request)."""
         clone: ApiQuerySet[M] = super().all()
-        clone._api_family = _Family()
+        clone._api_family = Family()
         return clone
 
     # API-specific chain methods -----------------------------------------------------------
@@ -155,192 +115,17 @@ class ApiQuerySet(QuerySet[M]):
     def _api_query(self) -> ApiQuery:
         return compile_query(self.query, self._api_resource, self._api_extra)
 
-    @contextlib.contextmanager
-    def _api_credentials(self) -> Iterator[None]:
-        if self._api_token is None:
-            yield
-        else:
-            with user_token(self._api_token):
-                yield
-
-    # Requests -----------------------------------------------------------------------------
-
-    def _list_args(
-        self, api: ApiQuery, offset: int, limit: int
-    ) -> tuple[tuple[str, ...], dict[str, Any]]:
-        return api.path, {**api.params, "offset": offset, "limit": limit}
-
-    def _page(self, client: SiteClient, api: ApiQuery, offset: int, limit: int) -> Page[Any]:
-        path, kwargs = self._list_args(api, offset, limit)
-        try:
-            with self._api_credentials():
-                page: Page[Any] = getattr(client, self._api_resource.list_method)(*path, **kwargs)
-        except exceptions.NotFound as error:
-            if error.details.get("resource") not in _EMPTY_PARENTS:
-                raise
-            page = Page([], 0, offset, limit, False)
-        self._remember_total(api, page)
-        return page
-
-    async def _apage(
-        self, client: AsyncSiteClient, api: ApiQuery, offset: int, limit: int
-    ) -> Page[Any]:
-        path, kwargs = self._list_args(api, offset, limit)
-        try:
-            with self._api_credentials():
-                page: Page[Any] = await getattr(client, self._api_resource.list_method)(
-                    *path, **kwargs
-                )
-        except exceptions.NotFound as error:
-            if error.details.get("resource") not in _EMPTY_PARENTS:
-                raise
-            page = Page([], 0, offset, limit, False)
-        self._remember_total(api, page)
-        return page
-
-    def _remember_total(self, api: ApiQuery, page: Page[Any]) -> None:
-        if page.total is not None:
-            self._api_family.totals()[api.signature] = page.total
-
-    def _split(self, api: ApiQuery) -> list[ApiQuery]:
-        """One query per 1000 values of its longest ``__in`` list (v1's list limit)."""
-        long = [
-            name
-            for name, value in api.params.items()
-            if isinstance(value, list) and len(value) > MAX_LIST
-        ]
-        if not long:
-            return [api]
-        if api.offset or api.limit is not None or len(long) > 1:
-            raise NotSupportedError(
-                f"{self.model.__name__}: slicing or combining __in lists of more than {MAX_LIST} "
-                "values is not supported; iterate in batches."
-            )
-        values = api.params[long[0]]
-        return [
-            ApiQuery({**api.params, long[0]: values[i : i + MAX_LIST]}, api.path, 0, None)
-            for i in range(0, len(values), MAX_LIST)
-        ]
-
-    def _without_pk(self, api: ApiQuery) -> tuple[ApiQuery, Callable[[Any], bool]]:
-        """A primary key the list cannot filter by is matched here, on every listed item."""
-        if PK not in api.params:
-            return api, lambda item: True
-        wanted = api.params[PK]
-        key = self.model._meta.pk.name
-        params = {k: v for k, v in api.params.items() if k != PK}
-        listed = ApiQuery(params, api.path, api.offset, api.limit)
-        return listed, lambda item: bool(item.__dict__[key] == wanted)
-
-    def _items(self, page_size: int | None = None, prefetch: bool = True) -> Iterator[Any]:
-        """Every parsed item of this queryset, page by page (the next page fetched ahead)."""
-        api = self._api_query()
-        if api.empty:
-            return
-        api, keep = self._without_pk(api)
-        client = get_client()
-        size = min(page_size or client.config.page_size, client.config.page_size)
-        for part in self._split(api):
-            yield from filter(keep, self._walk(client, part, size, prefetch))
-
-    def _first_page(self, client: SiteClient, api: ApiQuery, offset: int, limit: int) -> Page[Any]:
-        """The first page of an evaluation, from a clone's earlier page when one covers it."""
-        key = (api.signature, api.params.get("sort"), offset)
-        known = self._api_family.first_pages().get(key)
-        if known is not None and (len(known.items) >= limit or not known.has_more):
-            return Page(
-                known.items[:limit],
-                known.total,
-                offset,
-                limit,
-                known.has_more or len(known.items) > limit,
-            )
-        page = self._page(client, api, offset, limit)
-        self._api_family.first_pages()[key] = page
-        return page
-
-    def _walk(self, client: SiteClient, api: ApiQuery, size: int, prefetch: bool) -> Iterator[Any]:
-        """Items of every page: later pages are requested while earlier ones are consumed."""
-        first = self._first_page(client, api, *paging.first_request(api, size))
-        later = paging.later_requests(api, size, first)
-        yield from first.items
-        if later is None:  # no total: one page after another
-            yield from self._walk_unknown(client, api, size, first)
-            return
-        del first  # a page is freed once consumed: memory stays flat however long the list
-        depth = paging.PREFETCH_DEPTH if prefetch else 1
-        pending: collections.deque[concurrent.futures.Future[Page[Any]]] = collections.deque()
-        requests = iter(later)
-        for offset, limit in itertools.islice(requests, depth):
-            pending.append(self._ahead(client, api, offset, limit))
-        while pending:
-            page = pending.popleft().result()
-            for offset, limit in itertools.islice(requests, 1):
-                pending.append(self._ahead(client, api, offset, limit))
-            yield from page.items
-
-    def _ahead(
-        self, client: SiteClient, api: ApiQuery, offset: int, limit: int
-    ) -> concurrent.futures.Future[Page[Any]]:
-        context = contextvars.copy_context()
-        return _prefetcher.submit(context.run, self._page, client, api, offset, limit)
-
-    def _walk_unknown(
-        self, client: SiteClient, api: ApiQuery, size: int, first: Page[Any]
-    ) -> Iterator[Any]:
-        walk = walk_pages({"offset": api.offset, "limit": api.limit}, size)
-        next(walk)
-        page = first
-        while True:
-            try:
-                request = walk.send(page)
-            except StopIteration:
-                return
-            page = self._page(client, api, request["offset"], request["limit"])
-            yield from page.items
-
-    async def _aitems(self, page_size: int | None = None) -> AsyncIterator[Any]:
-        api = self._api_query()
-        if api.empty:
-            return
-        api, keep = self._without_pk(api)
-        client = get_async_client()
-        size = min(page_size or client.config.page_size, client.config.page_size)
-        for part in self._split(api):
-            async for item in self._awalk(client, part, size):
-                if keep(item):
-                    yield item
-
-    async def _awalk(self, client: AsyncSiteClient, api: ApiQuery, size: int) -> AsyncIterator[Any]:
-        first = await self._apage(client, api, *paging.first_request(api, size))
-        later = paging.later_requests(api, size, first)
-        for item in first.items:
-            yield item
-        if later is None:
-            walk = walk_pages({"offset": api.offset, "limit": api.limit}, size)
-            next(walk)
-            page = first
-            while True:
-                try:
-                    request = walk.send(page)
-                except StopIteration:
-                    return
-                page = await self._apage(client, api, request["offset"], request["limit"])
-                for item in page.items:
-                    yield item
-        requests = iter(later or [])
-        pending = collections.deque(
-            asyncio.ensure_future(self._apage(client, api, offset, limit))
-            for offset, limit in itertools.islice(requests, paging.PREFETCH_DEPTH)
-        )
-        while pending:
-            page = await pending.popleft()
-            for offset, limit in itertools.islice(requests, 1):
-                pending.append(asyncio.ensure_future(self._apage(client, api, offset, limit)))
-            for item in page.items:
-                yield item
-
     # Evaluation ---------------------------------------------------------------------------
+
+    def _fetcher(self) -> Fetcher:
+        return Fetcher(self.model, self._api_resource, self._api_token, self._api_family)
+
+    def _items(self, page_size: int | None = None) -> Iterator[Any]:
+        """Every parsed item of this queryset, page by page."""
+        return self._fetcher().items(self._api_query(), page_size)
+
+    def _aitems(self, page_size: int | None = None) -> AsyncIterator[Any]:
+        return self._fetcher().aitems(self._api_query(), page_size)
 
     def _results(self, items: list[Any]) -> list[Any]:
         results = rows.converter(self)(items)
@@ -422,33 +207,28 @@ class ApiQuerySet(QuerySet[M]):
         remaining = max(0, total - api.offset)
         return remaining if api.limit is None else min(remaining, api.limit)
 
+    def _count(self) -> Calls[int | None]:
+        """The count from the result cache, a known total or one ``limit=0`` request; None when
+        only paging tells (a legacy server without totals, split lists, a pk matched here)."""
+        if self._result_cache is not None:
+            return len(self._result_cache)
+        api = self._api_query()
+        if api.empty:
+            return 0
+        fetcher = self._fetcher()
+        total = self._api_family.totals().get(api.signature)
+        if total is None and PK not in api.params and len(fetcher.split(api)) == 1:
+            total = (yield from fetcher.page(api, 0, 0)).total
+        return None if total is None else self._sliced(total, api)
+
     def count(self) -> int:
         """``total`` of the filtered set (one ``limit=0`` request, or none if already known)."""
-        if self._result_cache is not None:
-            return len(self._result_cache)
-        api = self._api_query()
-        if api.empty:
-            return 0
-        total = self._api_family.totals().get(api.signature)
-        countable = PK not in api.params and len(self._split(api)) == 1
-        if total is None and countable:
-            total = self._page(get_client(), api, 0, 0).total
-        if total is None:  # legacy server without totals, split lists, pk matched here: page
-            return sum(1 for _ in self._items())
-        return self._sliced(total, api)
+        counted = self._fetcher().run(self._count())
+        return sum(1 for _ in self._items()) if counted is None else counted
 
     async def acount(self) -> int:
-        if self._result_cache is not None:
-            return len(self._result_cache)
-        api = self._api_query()
-        if api.empty:
-            return 0
-        total = self._api_family.totals().get(api.signature)
-        if total is None and PK not in api.params and len(self._split(api)) == 1:
-            total = (await self._apage(get_async_client(), api, 0, 0)).total
-        if total is None:
-            return len([item async for item in self._aitems()])
-        return self._sliced(total, api)
+        counted = await self._fetcher().arun(self._count())
+        return len([item async for item in self._aitems()]) if counted is None else counted
 
     def exists(self) -> bool:
         if self._result_cache is not None:
@@ -469,8 +249,8 @@ class ApiQuerySet(QuerySet[M]):
         )
         return error
 
-    def _detail_key(self, api: ApiQuery) -> Any:
-        """The primary key when the query is exactly ``pk=value`` on a resource with a detail
+    def _detail(self, api: ApiQuery) -> Operation[Any] | None:
+        """The detail request when the query is exactly ``pk=value`` on a resource with a detail
         endpoint (and not sliced), else None."""
         resource = self._api_resource
         pk = self.model._meta.pk
@@ -478,57 +258,41 @@ class ApiQuerySet(QuerySet[M]):
         param = spec.exact if spec is not None and spec.exact else PK
         ignored = {"sort", *resource.detail_params}
         filters = {k: v for k, v in api.params.items() if k not in ignored}
-        if resource.detail_method is None or api.offset or api.limit is not None:
+        if resource.detail_operation is None or api.offset or api.limit is not None:
             return None
         if list(filters) == [param] and set(self._api_extra) <= set(resource.detail_params):
-            return filters[param]
+            return resource.detail_operation(filters[param], **self._api_extra)
         return None
 
-    def _prepare_get(self, args: Any, kwargs: Any) -> tuple[ApiQuerySet[M], ApiQuery]:
+    def _get(self, args: Any, kwargs: Any) -> Calls[tuple[ApiQuerySet[M], list[Any], int]]:
+        """The filtered clone, and at most two of its items with their number: by primary key
+        through the detail endpoint, otherwise ``limit=2``."""
         clone = self.filter(*args, **kwargs) if args or kwargs else self._chain()
         if clone.query.can_filter():
             clone = clone.order_by()
-        return clone, clone._api_query()
+        api = clone._api_query()
+        if api.empty:
+            raise self._missing()
+        detail = clone._detail(api)
+        if detail is not None:
+            try:
+                item = yield detail
+            except exceptions.NotFound as error:
+                raise self._missing(str(error)) from error
+            return clone, [item], 1
+        clone.query.set_limits(high=2)
+        page_api = clone._api_query()
+        page = yield from clone._fetcher().page(page_api, page_api.offset, 2)
+        return clone, page.items, page.total if page.total is not None else len(page.items)
 
     def get(self, *args: Any, **kwargs: Any) -> M:
         """By primary key through the detail endpoint; otherwise ``limit=2``."""
-        clone, api = self._prepare_get(args, kwargs)
-        if api.empty:
-            raise self._missing()
-        key = clone._detail_key(api)
-        if key is not None:
-            try:
-                with clone._api_credentials():
-                    item = getattr(get_client(), clone._api_resource.detail_method or "")(
-                        key, **clone._api_extra
-                    )
-            except exceptions.NotFound as error:
-                raise self._missing(str(error)) from error
-            return clone._one([item], 1)
-        clone.query.set_limits(high=2)
-        page_api = clone._api_query()
-        page = clone._page(get_client(), page_api, page_api.offset, 2)
-        return clone._one(page.items, page.total if page.total is not None else len(page.items))
+        clone, items, total = self._fetcher().run(self._get(args, kwargs))
+        return clone._one(items, total)
 
     async def aget(self, *args: Any, **kwargs: Any) -> M:
-        clone, api = self._prepare_get(args, kwargs)
-        if api.empty:
-            raise self._missing()
-        key = clone._detail_key(api)
-        if key is not None:
-            try:
-                with clone._api_credentials():
-                    detail = getattr(get_async_client(), clone._api_resource.detail_method or "")
-                    item = await detail(key, **clone._api_extra)
-            except exceptions.NotFound as error:
-                raise self._missing(str(error)) from error
-            return await clone._aone([item], 1)
-        clone.query.set_limits(high=2)
-        page_api = clone._api_query()
-        page = await clone._apage(get_async_client(), page_api, page_api.offset, 2)
-        return await clone._aone(
-            page.items, page.total if page.total is not None else len(page.items)
-        )
+        clone, items, total = await self._fetcher().arun(self._get(args, kwargs))
+        return await clone._aone(items, total)
 
     def _check_one(self, items: list[Any], total: int) -> None:
         name = self.model._meta.object_name

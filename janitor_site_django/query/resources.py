@@ -7,9 +7,10 @@ turn Django's ``Query`` into v1 parameters, and to refuse — before any I/O —
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from ..client import _params as api
+from ..client import Operation, Page, operations, specs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,10 +50,11 @@ def exact(param: str, many: str | None = None) -> FieldFilter:
 class Resource:
     """One model's v1 endpoints and capabilities."""
 
-    #: Client method listing the resource, e.g. ``list_runs``.
-    list_method: str
-    #: Client method fetching one by primary key, e.g. ``get_run`` (None: list with the pk filter).
-    detail_method: str | None
+    #: The operation listing the resource, e.g. ``operations.list_runs``.
+    list_operation: Callable[..., Operation[Page[Any]]]
+    #: The operation fetching one by primary key, e.g. ``operations.get_run`` (None: list with
+    #: the pk filter).
+    detail_operation: Callable[..., Operation[Any]] | None
     filters: Mapping[str, FieldFilter]
     #: Model fields the endpoint's ``q`` searches (all of them, as one OR).
     searched: tuple[str, ...]
@@ -63,7 +65,7 @@ class Resource:
     path_fields: tuple[str, ...] = ()
     #: Boolean fields whose only expressible value is the endpoint's default (``inactive=False``).
     defaults: Mapping[str, object] = dataclasses.field(default_factory=dict)
-    #: Extra v1 parameters the detail method accepts as keyword arguments.
+    #: Extra v1 parameters the detail operation accepts as keyword arguments.
     detail_params: tuple[str, ...] = ()
 
     def filtered_fields(self) -> list[str]:
@@ -73,17 +75,17 @@ class Resource:
 VCS_TYPE = exact("vcs_type")
 
 
-def sortable(spec: api.ListSpec, **aliases: str) -> dict[str, str]:
+def sortable(spec: specs.ListSpec, **aliases: str) -> dict[str, str]:
     """Model field → v1 sort field: the endpoint's sortable fields, plus model-only aliases."""
     return {**{name: name for name in spec.sortable}, **aliases}
 
 
 CODEBASE = Resource(
-    list_method="list_codebases",
-    detail_method="get_codebase",
+    list_operation=operations.list_codebases,
+    detail_operation=operations.get_codebase,
     filters={"name": exact("name", "names"), "vcs_type": VCS_TYPE},
     searched=("name", "url"),
-    sortable=sortable(api.CODEBASES),
+    sortable=sortable(specs.CODEBASES),
     defaults={"inactive": False},
     detail_params=("include_inactive",),
 )
@@ -101,19 +103,19 @@ _RUN_FILTERS = {
     "failure_transient": exact("failure_transient"),
     "start_time": FieldFilter(gte="start_time", lt="end_time"),
 }
-_RUN_SORTABLE = sortable(api.RUNS, suite="campaign")
+_RUN_SORTABLE = sortable(specs.RUNS, suite="campaign")
 
 RUN = Resource(
-    list_method="list_runs",
-    detail_method="get_run",
+    list_operation=operations.list_runs,
+    detail_operation=operations.get_run,
     filters=_RUN_FILTERS,
     searched=("run_id", "codebase", "description"),
     sortable=_RUN_SORTABLE,
 )
 
 MERGE_PROPOSAL = Resource(
-    list_method="list_merge_proposals",
-    detail_method=None,
+    list_operation=operations.list_merge_proposals,
+    detail_operation=None,
     filters={
         "url": exact("url"),
         "status": exact("status", "statuses"),
@@ -122,12 +124,12 @@ MERGE_PROPOSAL = Resource(
         "can_be_merged": exact("can_be_merged"),
     },
     searched=("url", "codebase"),
-    sortable=sortable(api.MERGE_PROPOSALS),
+    sortable=sortable(specs.MERGE_PROPOSALS),
 )
 
 QUEUE_ITEM = Resource(
-    list_method="list_queue_items",
-    detail_method=None,
+    list_operation=operations.list_queue_items,
+    detail_operation=None,
     filters={
         "id": exact("id", "ids"),
         "codebase": exact("codebase", "codebases"),
@@ -138,12 +140,12 @@ QUEUE_ITEM = Resource(
         "requester": exact("requester"),
     },
     searched=("codebase",),
-    sortable=sortable(api.QUEUE_ITEMS, suite="campaign"),
+    sortable=sortable(specs.QUEUE_ITEMS, suite="campaign"),
 )
 
 ACTIVE_RUN = Resource(
-    list_method="list_active_runs",
-    detail_method="get_active_run",
+    list_operation=operations.list_active_runs,
+    detail_operation=operations.get_active_run,
     filters={
         "codebase": exact("codebase"),
         "campaign": exact("campaign"),
@@ -151,17 +153,17 @@ ACTIVE_RUN = Resource(
         "worker_name": exact("worker_name"),
     },
     searched=("codebase",),
-    sortable=sortable(api.ACTIVE_RUNS, suite="campaign"),
+    sortable=sortable(specs.ACTIVE_RUNS, suite="campaign"),
 )
 
 READY_RUN = Resource(
-    list_method="list_ready_runs",
-    detail_method=None,
+    list_operation=operations.list_ready_runs,
+    detail_operation=None,
     filters={
         "codebase": exact("codebase", "codebases"),
         "publish_status": exact("publish_status"),
     },
     searched=("codebase",),
-    sortable=sortable(api.READY_RUNS),
+    sortable=sortable(specs.READY_RUNS),
     path_fields=("campaign",),
 )

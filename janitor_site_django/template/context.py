@@ -20,7 +20,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.functional import Promise
 
-from ..client._params import format_timestamp
+from ..client.specs import format_timestamp
 
 
 def _user(user: Any) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import pytest
 
 from janitor_site_django import AsyncSiteClient, SiteClient, exceptions
 from janitor_site_django.client import api_scope, user_token
-from janitor_site_django.client._core import BACKOFF, MAX_RETRY_AFTER, backoff
+from janitor_site_django.client._retry import BACKOFF, MAX_RETRY_AFTER, backoff
 from janitor_site_django.conf import SiteConfig
 from janitor_site_django.testing import assert_num_api_calls, capture_api_calls
 from janitor_site_django.testing.emulator import EmulatorServer, start_emulator

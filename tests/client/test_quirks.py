@@ -19,8 +19,9 @@ import httpx
 import pytest
 
 from janitor_site_django import exceptions, schemas
-from janitor_site_django.client import _operations as ops
-from janitor_site_django.client._core import RawResponse, is_v1
+from janitor_site_django.client import operations as ops
+from janitor_site_django.client._legacy import is_v1
+from janitor_site_django.client._wire import RawResponse
 from janitor_site_django.conf import SiteConfig
 from janitor_site_django.testing import capture_api_calls
 from janitor_site_django.testing.emulator import EmulatorServer

@@ -64,3 +64,16 @@ def test_iteration_and_count_page_until_a_short_page() -> None:
     assert len(calls) == 4  # limit=0 tells nothing, then three pages
     assert Codebase.objects.all()[5:8].count() == 3
     assert Codebase.objects.exists()
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("legacy_server")
+async def test_async_iteration_and_count_page_until_a_short_page() -> None:
+    with capture_api_calls() as calls:
+        assert [c.name async for c in Codebase.objects.all()] == NAMES
+    assert [dict(c.params)["offset"] for c in calls] == ["0", "10", "20"]
+    with capture_api_calls() as calls:
+        assert await Codebase.objects.acount() == len(NAMES)
+    assert len(calls) == 4
+    assert [c.name async for c in Codebase.objects.all()[15:].aiterator(chunk_size=4)] == NAMES[15:]
+    assert await Codebase.objects.all()[5:8].acount() == 3

@@ -1,6 +1,7 @@
 """One builder per client method: arguments in, a validated :class:`Operation` out (no I/O).
 
-Both clients call these, so a method means the same request on both.
+Both clients call these, so a method means the same request on both; ``client.call(op)``
+(``await aclient.call(op)``) sends one.
 """
 
 from __future__ import annotations
@@ -9,20 +10,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .. import schemas
-from . import _params as p
-from ._core import (
-    Operation,
-    Page,
-    bytes_parser,
-    data_parser,
-    export_parser,
-    json_body,
-    page_parser,
-    path,
-    segment,
-    text_parser,
-    version_parser,
-)
+from . import specs
+from ._legacy import version_parser
+from ._parsers import bytes_parser, data_parser, export_parser, page_parser, text_parser
+from ._wire import Operation, json_body, path, segment
+from .paging import Page
 
 PUBLISH_MODES = ("push-derived", "push", "propose", "attempt-push")
 MAX_RENDER_BATCH = 100
@@ -41,7 +33,7 @@ _strings = page_parser(str)
 
 
 def _list(
-    name: str, where: str, spec: p.ListSpec, parse: Any, filters: Mapping[str, Any]
+    name: str, where: str, spec: specs.ListSpec, parse: Any, filters: Mapping[str, Any]
 ) -> Operation[Any]:
     return Operation(name, "GET", where, parse, tuple(spec.encode(name, filters)))
 
@@ -74,25 +66,25 @@ def get_user() -> Operation[schemas.User]:
 
 
 def get_codebase(name: str, include_inactive: bool | None = None) -> Operation[schemas.Codebase]:
-    params = p.ListSpec({"include_inactive": p.CODEBASE_FILTERS["include_inactive"]}, (), {})
-    query = params.encode("get_codebase", {"include_inactive": include_inactive})
+    spec = specs.ListSpec({"include_inactive": specs.CODEBASE_FILTERS["include_inactive"]}, (), {})
+    query = spec.encode("get_codebase", {"include_inactive": include_inactive})
     return _get("get_codebase", path("c", segment(name, "name")), _codebase, tuple(query))
 
 
 def list_codebases(**filters: Any) -> Operation[Page[schemas.Codebase]]:
-    return _list("list_codebases", path("codebases"), p.CODEBASES, _codebases, filters)
+    return _list("list_codebases", path("codebases"), specs.CODEBASES, _codebases, filters)
 
 
 def list_codebase_runs(name: str, **filters: Any) -> Operation[Page[schemas.Run]]:
     where = path("c", segment(name, "name"), "runs")
-    return _list("list_codebase_runs", where, p.CODEBASE_RUNS, _runs, filters)
+    return _list("list_codebase_runs", where, specs.CODEBASE_RUNS, _runs, filters)
 
 
 def list_codebase_merge_proposals(
     name: str, **filters: Any
 ) -> Operation[Page[schemas.MergeProposal]]:
     where = path("c", segment(name, "name"), "merge-proposals")
-    spec = p.CODEBASE_MERGE_PROPOSALS
+    spec = specs.CODEBASE_MERGE_PROPOSALS
     return _list("list_codebase_merge_proposals", where, spec, _merge_proposals, filters)
 
 
@@ -101,11 +93,11 @@ def get_run(run_id: str) -> Operation[schemas.Run]:
 
 
 def list_runs(**filters: Any) -> Operation[Page[schemas.Run]]:
-    return _list("list_runs", path("runs"), p.RUNS, _runs, filters)
+    return _list("list_runs", path("runs"), specs.RUNS, _runs, filters)
 
 
 def get_run_diff(run_id: str, role: str = "main") -> Operation[bytes]:
-    query = (("role", p._text("role", role)),)
+    query = (("role", specs.text("role", role)),)
     where = path("run", segment(run_id, "run_id"), "diff")
     return _get("get_run_diff", where, bytes_parser("diff"), query)
 
@@ -127,13 +119,13 @@ def reschedule_run(
 ) -> Operation[schemas.ScheduleResult]:
     payload: dict[str, Any] = {}
     if offset is not None:
-        p._integer("offset", offset)
+        specs.integer("offset", offset)
         payload["offset"] = offset
     if refresh is not None:
-        p._boolean("refresh", refresh)
+        specs.boolean("refresh", refresh)
         payload["refresh"] = refresh
     if requester is not None:
-        payload["requester"] = p._text("requester", requester)
+        payload["requester"] = specs.text("requester", requester)
     where = path("run", segment(run_id, "run_id"), "reschedule")
     return _post("reschedule_run", where, data_parser(schemas.ScheduleResult), payload)
 
@@ -145,10 +137,10 @@ def list_merge_proposals(
     if codebase is not None:
         filters["codebase"] = codebase
     if campaign is None:
-        spec, where = p.MERGE_PROPOSALS, path("merge-proposals")
+        spec, where = specs.MERGE_PROPOSALS, path("merge-proposals")
     else:
         spec, where = (
-            p.CAMPAIGN_MERGE_PROPOSALS,
+            specs.CAMPAIGN_MERGE_PROPOSALS,
             path(segment(campaign, "campaign"), "merge-proposals"),
         )
     return _list("list_merge_proposals", where, spec, _merge_proposals, filters)
@@ -159,11 +151,12 @@ def get_queue_status() -> Operation[schemas.QueueStats]:
 
 
 def list_queue_items(**filters: Any) -> Operation[Page[schemas.QueueItem]]:
-    return _list("list_queue_items", path("queue", "items"), p.QUEUE_ITEMS, _queue_items, filters)
+    where = path("queue", "items")
+    return _list("list_queue_items", where, specs.QUEUE_ITEMS, _queue_items, filters)
 
 
 def list_active_runs(**filters: Any) -> Operation[Page[schemas.ActiveRun]]:
-    return _list("list_active_runs", path("active-runs"), p.ACTIVE_RUNS, _active_runs, filters)
+    return _list("list_active_runs", path("active-runs"), specs.ACTIVE_RUNS, _active_runs, filters)
 
 
 def get_active_run(run_id: str) -> Operation[schemas.ActiveRun]:
@@ -172,7 +165,7 @@ def get_active_run(run_id: str) -> Operation[schemas.ActiveRun]:
 
 def list_ready_runs(campaign: str, **filters: Any) -> Operation[Page[schemas.ReadyRun]]:
     where = path(segment(campaign, "campaign"), "ready")
-    return _list("list_ready_runs", where, p.READY_RUNS, _ready_runs, filters)
+    return _list("list_ready_runs", where, specs.READY_RUNS, _ready_runs, filters)
 
 
 def get_campaign_codebase(campaign: str, codebase: str) -> Operation[schemas.CampaignCodebase]:
@@ -185,32 +178,32 @@ def publish(
 ) -> Operation[schemas.PublishResult]:
     payload: dict[str, Any] = {}
     if mode is not None:
-        payload["mode"] = p._choice(PUBLISH_MODES)("mode", mode)
+        payload["mode"] = specs.choice(PUBLISH_MODES)("mode", mode)
     if requester is not None:
-        payload["requester"] = p._text("requester", requester)
+        payload["requester"] = specs.text("requester", requester)
     where = path(segment(campaign, "campaign"), "c", segment(codebase, "codebase"), "publish")
     return _post("publish", where, data_parser(schemas.PublishResult), payload)
 
 
 def search(q: str | None, **filters: Any) -> Operation[Page[schemas.SearchResult]]:
-    return _list("search", path("search"), p.SEARCH, _search_results, {"q": q, **filters})
+    return _list("search", path("search"), specs.SEARCH, _search_results, {"q": q, **filters})
 
 
 def list_pkgnames(**filters: Any) -> Operation[Page[str]]:
-    return _list("list_pkgnames", path("pkgnames"), p.PKGNAMES, _strings, filters)
+    return _list("list_pkgnames", path("pkgnames"), specs.PKGNAMES, _strings, filters)
 
 
 def export(kind: str, format: str = "csv", **filters: Any) -> Operation[None]:
     """The export request; the clients stream its body after checking the answer."""
-    if kind not in p.EXPORTS:
-        raise ValueError(f"kind must be one of {', '.join(p.EXPORTS)}; not {kind!r}")
-    query = p.EXPORTS[kind].encode("export", filters)
-    query.append(("format", p._choice(p.EXPORT_FORMATS)("format", format)))
+    if kind not in specs.EXPORTS:
+        raise ValueError(f"kind must be one of {', '.join(specs.EXPORTS)}; not {kind!r}")
+    query = specs.EXPORTS[kind].encode("export", filters)
+    query.append(("format", specs.choice(specs.EXPORT_FORMATS)("format", format)))
     return _get("export", path("export", kind), export_parser(format), tuple(query))
 
 
 def list_templates(**filters: Any) -> Operation[Page[str]]:
-    return _list("list_templates", path("templates"), p.TEMPLATES, _strings, filters)
+    return _list("list_templates", path("templates"), specs.TEMPLATES, _strings, filters)
 
 
 def _render_item(name: Any, context: Any, where: str) -> dict[str, Any]:

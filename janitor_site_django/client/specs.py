@@ -17,7 +17,7 @@ Encoder = Callable[[str, Any], str]
 MAX_LIST = 1000
 
 
-def _text(name: str, value: Any) -> str:
+def text(name: str, value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a string, not {type(value).__name__}")
     if "\x00" in value:
@@ -35,13 +35,13 @@ def _elements(name: str, value: Any) -> list[Any]:
 
 
 def _texts(name: str, value: Any) -> str:
-    elements = [_text(name, element) for element in _elements(name, value)]
+    elements = [text(name, element) for element in _elements(name, value)]
     if any(not element or "," in element for element in elements):
         raise ValueError(f"{name} elements must be non-empty and contain no comma")
     return ",".join(elements)
 
 
-def _integer(name: str, value: Any) -> str:
+def integer(name: str, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name} must be an integer, not {value!r}")
     if not -(2**63) <= value < 2**63:
@@ -50,24 +50,24 @@ def _integer(name: str, value: Any) -> str:
 
 
 def _non_negative(name: str, value: Any) -> str:
-    text = _integer(name, value)
+    text = integer(name, value)
     if value < 0:
         raise ValueError(f"{name} must be ≥ 0, not {value}")
     return text
 
 
 def _positive(name: str, value: Any) -> str:
-    text = _integer(name, value)
+    text = integer(name, value)
     if value < 1:
         raise ValueError(f"{name} must be ≥ 1, not {value}")
     return text
 
 
 def _integers(name: str, value: Any) -> str:
-    return ",".join(_integer(name, element) for element in _elements(name, value))
+    return ",".join(integer(name, element) for element in _elements(name, value))
 
 
-def _boolean(name: str, value: Any) -> str:
+def boolean(name: str, value: Any) -> str:
     if not isinstance(value, bool):
         raise ValueError(f"{name} must be True or False, not {value!r}")
     return "true" if value else "false"
@@ -95,7 +95,7 @@ def _timestamp(name: str, value: Any) -> str:
     raise ValueError(f"{name} must be a datetime or date, not {type(value).__name__}")
 
 
-def _choice(values: Sequence[str]) -> Encoder:
+def choice(values: Sequence[str]) -> Encoder:
     def encode(name: str, value: Any) -> str:
         if value not in values:
             raise ValueError(f"{name} must be one of {', '.join(values)}; not {value!r}")
@@ -105,7 +105,7 @@ def _choice(values: Sequence[str]) -> Encoder:
 
 
 def _choices(values: Sequence[str]) -> Encoder:
-    one = _choice(values)
+    one = choice(values)
 
     def encode(name: str, value: Any) -> str:
         return ",".join(one(name, element) for element in _elements(name, value))
@@ -114,86 +114,86 @@ def _choices(values: Sequence[str]) -> Encoder:
 
 
 PAGING: dict[str, Encoder] = {"limit": _non_negative, "offset": _non_negative, "page": _positive}
-_SEARCH = {"q": _text, "search": _text}
-_CAMPAIGN = {"campaign": _text, "suite": _text}
+_SEARCH = {"q": text, "search": text}
+_CAMPAIGN = {"campaign": text, "suite": text}
 
 CODEBASE_FILTERS: dict[str, Encoder] = {
     **_SEARCH,
-    "name": _text,
+    "name": text,
     "names": _texts,
-    "vcs_type": _choice(schemas.VCS_TYPES),
-    "include_inactive": _boolean,
+    "vcs_type": choice(schemas.VCS_TYPES),
+    "include_inactive": boolean,
     **_CAMPAIGN,
-    "result_code": _text,
+    "result_code": text,
     "result_codes": _texts,
-    "success_only": _boolean,
+    "success_only": boolean,
     "start_time": _timestamp,
     "end_time": _timestamp,
-    "publishable_only": _boolean,
+    "publishable_only": boolean,
     "min_success_chance": _chance,
     "max_success_chance": _chance,
 }
 RUN_FILTERS: dict[str, Encoder] = {
     **_SEARCH,
-    "run_id": _text,
+    "run_id": text,
     "run_ids": _texts,
-    "codebase": _text,
+    "codebase": text,
     "codebases": _texts,
     **_CAMPAIGN,
     "campaigns": _texts,
-    "result_code": _text,
+    "result_code": text,
     "result_codes": _texts,
-    "success_only": _boolean,
-    "publish_status": _choice(schemas.PUBLISH_STATUSES),
-    "vcs_type": _choice(schemas.VCS_TYPES),
-    "worker_name": _text,
-    "change_set": _text,
-    "failure_transient": _boolean,
-    "publishable_only": _boolean,
+    "success_only": boolean,
+    "publish_status": choice(schemas.PUBLISH_STATUSES),
+    "vcs_type": choice(schemas.VCS_TYPES),
+    "worker_name": text,
+    "change_set": text,
+    "failure_transient": boolean,
+    "publishable_only": boolean,
     "start_time": _timestamp,
     "end_time": _timestamp,
 }
 MERGE_PROPOSAL_FILTERS: dict[str, Encoder] = {
     **_SEARCH,
-    "url": _text,
-    "status": _choice(schemas.MERGE_PROPOSAL_STATUSES),
+    "url": text,
+    "status": choice(schemas.MERGE_PROPOSAL_STATUSES),
     "statuses": _choices(schemas.MERGE_PROPOSAL_STATUSES),
-    "codebase": _text,
+    "codebase": text,
     "codebases": _texts,
     **_CAMPAIGN,
-    "can_be_merged": _boolean,
+    "can_be_merged": boolean,
 }
 QUEUE_FILTERS: dict[str, Encoder] = {
     **_SEARCH,
-    "id": _integer,
+    "id": integer,
     "ids": _integers,
-    "codebase": _text,
+    "codebase": text,
     "codebases": _texts,
     **_CAMPAIGN,
     "campaigns": _texts,
-    "bucket": _choice(schemas.QUEUE_BUCKETS),
-    "change_set": _text,
-    "requester": _text,
+    "bucket": choice(schemas.QUEUE_BUCKETS),
+    "change_set": text,
+    "requester": text,
 }
 ACTIVE_RUN_FILTERS: dict[str, Encoder] = {
     **_SEARCH,
-    "codebase": _text,
+    "codebase": text,
     **_CAMPAIGN,
-    "worker_name": _text,
+    "worker_name": text,
 }
 READY_FILTERS: dict[str, Encoder] = {
     **_SEARCH,
-    "codebase": _text,
+    "codebase": text,
     "codebases": _texts,
-    "publish_status": _choice(schemas.PUBLISH_STATUSES),
+    "publish_status": choice(schemas.PUBLISH_STATUSES),
 }
 SEARCH_FILTERS: dict[str, Encoder] = {
     **_SEARCH,
     **_CAMPAIGN,
-    "result_code": _text,
-    "publishable_only": _boolean,
+    "result_code": text,
+    "publishable_only": boolean,
 }
-PKGNAME_FILTERS: dict[str, Encoder] = {**_SEARCH, "include_inactive": _boolean}
+PKGNAME_FILTERS: dict[str, Encoder] = {**_SEARCH, "include_inactive": boolean}
 
 
 def without(filters: Mapping[str, Encoder], *names: str) -> dict[str, Encoder]:
@@ -225,7 +225,7 @@ class ListSpec:
             if name == "sort":
                 query.append(("sort", encode_sort(value, self.sortable)))
             elif name == "order":
-                query.append(("order", _choice(("asc", "desc"))("order", value)))
+                query.append(("order", choice(("asc", "desc"))("order", value)))
             else:
                 encoder = known[name]
                 assert encoder is not None
