@@ -1,7 +1,8 @@
 """The reference Janitor site API v1 server (the "emulator").
 
-A real implementation of ``../shared/janitor-api-v1.md`` over SQLite or PostgreSQL, used as the
-default backend of the demo and as the peer of every integration test. It shares no code with
+A real implementation of the contract (``docs/contract/janitor-api-v1.md`` in the source tree)
+over SQLite or PostgreSQL, used as the default backend of the demo and as the peer of every
+integration test. It shares no code with
 the client on purpose: two independent readings of the contract keep each other honest.
 
 Start it with ``python -m janitor_site_emulator`` or ``manage.py janitor_emulator``; build

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
@@ -124,7 +123,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             key=lambda method: (_METHOD_ORDER.get(method, len(_METHOD_ORDER)), method),
         )
         error = ApiError(
-            405,
             "method_not_allowed",
             f"{request.method} is not allowed on {request.url.path}",
             {"allowed": allowed},
@@ -136,7 +134,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _internal_error(_request: Request, exc: Exception) -> Response:
     logger.error("unexpected failure", exc_info=exc)
-    return error_response(ApiError(500, "internal_error", "Internal server error"))
+    return error_response(ApiError("internal_error", "Internal server error"))
 
 
 class RequestIdMiddleware:
@@ -198,12 +196,6 @@ def create_app(config: EmulatorConfig, engine: Engine | None = None) -> ASGIApp:
 
         template_set = TemplateSet(config.templates_dir)
     emulator = Emulator(config, engine, Authenticator(config, engine), template_set)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
-        await emulator.authenticator.aclose()
-
     app = Starlette(
         routes=ROUTES,
         exception_handlers={
@@ -211,7 +203,6 @@ def create_app(config: EmulatorConfig, engine: Engine | None = None) -> ASGIApp:
             HTTPException: _http_error,
             Exception: _internal_error,
         },
-        lifespan=lifespan,
     )
     app.router.redirect_slashes = False
     app.state.emulator = emulator

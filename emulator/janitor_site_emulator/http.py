@@ -112,16 +112,14 @@ async def json_body(request: Request, limit: int = MAX_BODY) -> dict[str, Any]:
             raise _too_large(limit)
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != JSON_TYPE:
-        raise ApiError(
-            415, "unsupported_media_type", "POST bodies must be sent as application/json"
-        )
+        raise ApiError("unsupported_media_type", "POST bodies must be sent as application/json")
     if not chunks:
         return {}
     try:
         body = _parse_json(bytes(chunks).decode("utf-8"))
     except ValueError as exc:  # UnicodeError included
         raise ApiError(
-            400, "invalid_json", "The request body is not valid JSON", {"message": str(exc)}
+            "invalid_json", "The request body is not valid JSON", {"message": str(exc)}
         ) from exc
     if not isinstance(body, dict):
         raise validation_error("body", body, "a JSON object")
@@ -149,7 +147,7 @@ def _finite(text: str) -> float:
 
 def _too_large(limit: int) -> ApiError:
     return ApiError(
-        413, "payload_too_large", f"The request body exceeds {limit} bytes", {"limit": limit}
+        "payload_too_large", f"The request body exceeds {limit} bytes", {"limit": limit}
     )
 
 

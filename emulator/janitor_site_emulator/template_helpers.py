@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "BUG_RESULT_CODES",
+    "SUCCESSFUL_RESULT_CODES",
     "TRANSIENT_RESULT_CODES",
     "HelperError",
     "basename",
@@ -34,6 +35,10 @@ __all__ = [
     "worker_link_is_global",
 ]
 
+#: The codes :func:`classify_result_code` returns unchanged.
+SUCCESSFUL_RESULT_CODES = frozenset({"success", "nothing-to-do", "nothing-new-to-do"})
+
+#: The BUG list of §6.4: classified as ``bug``.
 BUG_RESULT_CODES = frozenset(
     {
         "worker-failure",
@@ -45,6 +50,7 @@ BUG_RESULT_CODES = frozenset(
     }
 )
 
+#: The TRANSIENT list of §6.4: ``transient-failure`` unless told otherwise.
 TRANSIENT_RESULT_CODES = frozenset(
     {
         "cancelled",
@@ -76,8 +82,6 @@ TRANSIENT_RESULT_CODES = frozenset(
         "branch-temporarily-unavailable",
     }
 )
-
-_UNCLASSIFIED_RESULT_CODES = frozenset({"success", "nothing-to-do", "nothing-new-to-do"})
 
 _ENDPOINT_PATHS = {
     "index": "/",
@@ -260,7 +264,7 @@ def to_json(value: Any, indent: Any = 0) -> str:
 def classify_result_code(result_code: Any, transient: Any = None) -> str:
     """Classify a run's result code as in §6.4 (the Python site's original rules)."""
     code = require_str(result_code, "result_code")
-    if code in _UNCLASSIFIED_RESULT_CODES:
+    if code in SUCCESSFUL_RESULT_CODES:
         return code
     if code in BUG_RESULT_CODES:
         return "bug"

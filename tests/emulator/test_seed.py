@@ -19,6 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from janitor_site_emulator import schema, seed
+from janitor_site_emulator.seed.campaigns import CAMPAIGNS
+from janitor_site_emulator.seed.draw import REFERENCE_TIME
+from janitor_site_emulator.seed.runs import FAILURES
 
 Data = dict[str, list[dict[str, Any]]]
 
@@ -139,7 +142,7 @@ def test_other_sizes_scale(tmp_path: Path, runs: int) -> None:
     assert summary.queue_items == min(runs // 10, len(pairs))
     check_invariants(data)
     if runs >= 60:
-        assert set(ready_list(engine)) == {c.name for c in seed.CAMPAIGNS}
+        assert set(ready_list(engine)) == {c.name for c in CAMPAIGNS}
 
 
 def test_refuses_a_non_empty_database(demo: tuple[Engine, seed.SeedSummary, Data]) -> None:
@@ -233,12 +236,12 @@ def check_runs(data: Data) -> None:
             assert run["duration"] is None
         else:
             assert run["duration"] == (finish - start).total_seconds() > 0
-            assert start.tzinfo is None and finish <= seed.REFERENCE_TIME - timedelta(hours=1)
+            assert start.tzinfo is None and finish <= REFERENCE_TIME - timedelta(hours=1)
         codebase = codebases[run["codebase"]]
         for key in ("vcs_type", "branch_url", "subpath"):
             assert run[key] == codebase[key]
         assert change_sets[run["change_set"]]["campaign"] == run["suite"]
-        failed = run["result_code"] in seed.FAILURES
+        failed = run["result_code"] in FAILURES
         assert failed == (run["failure_stage"] is not None)
         if not failed:
             assert run["failure_details"] is None and run["failure_transient"] is None
@@ -352,7 +355,7 @@ def test_runs_are_realistic(data: Data) -> None:
     assert codes["success"] > len(runs) * 0.2
     assert 10 <= sum(r["start_time"] is None for r in runs) <= 150
     starts = [r["start_time"] for r in runs if r["start_time"] is not None]
-    assert min(starts) >= seed.REFERENCE_TIME - timedelta(days=731)
+    assert min(starts) >= REFERENCE_TIME - timedelta(days=731)
     assert {s.microsecond == 0 for s in starts} == {True, False}
     assert any(r["description"] is None for r in runs)
     assert any(r["command"] is None for r in runs)
@@ -405,7 +408,7 @@ def test_queue_is_varied(data: Data) -> None:
 
 def test_every_campaign_has_a_ready_list(demo: tuple[Engine, seed.SeedSummary, Data]) -> None:
     ready = ready_list(demo[0])
-    assert set(ready) == {c.name for c in seed.CAMPAIGNS}
+    assert set(ready) == {c.name for c in CAMPAIGNS}
     assert sum(len(ids) for ids in ready.values()) >= 24
 
 
@@ -434,7 +437,7 @@ def test_active_runs(data: Data) -> None:
     assert sum(a["queue_id"] is None for a in active) == 1
     for run in active:
         assert run["queue_id"] is None or run["queue_id"] in queue_ids
-        age = seed.REFERENCE_TIME - run["start_time"]
+        age = REFERENCE_TIME - run["start_time"]
         assert timedelta(seconds=29) < age < timedelta(hours=3, seconds=1)
         assert run["codebase_lower"] == run["codebase"].lower()
 

@@ -240,7 +240,6 @@ async def publish(request: Request) -> Response:
         run = _last_unabsorbed_run(conn, campaign, codebase)
         if run["result_code"] != "success":
             raise ApiError(
-                409,
                 "no_successful_run",
                 f"The last unabsorbed run of {codebase!r} in {campaign!r} did not succeed",
                 {
@@ -277,7 +276,6 @@ def _last_unabsorbed_run(conn: Connection, campaign: str, codebase: str) -> dict
     run = load_run(conn, run_id) if run_id is not None else None
     if run is None:
         raise ApiError(
-            409,
             "no_run_found",
             f"No unabsorbed run of {codebase!r} in {campaign!r}",
             {"campaign": campaign, "codebase": codebase},

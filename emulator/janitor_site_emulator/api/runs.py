@@ -92,7 +92,6 @@ async def run_diff(request: Request) -> Response:
     def work(conn: Connection) -> bytes:
         run = _require_run(conn, run_id)
         unavailable = ApiError(
-            404,
             "diff_unavailable",
             f"Run {run_id!r} has no diff for role {role!r}",
             {"run_id": run_id, "role": role},
@@ -133,7 +132,6 @@ async def reschedule(request: Request) -> Response:
         run = _require_run(conn, run_id)
         if run["result_code"] == "success":
             raise ApiError(
-                409,
                 "cannot_reschedule_success",
                 f"Run {run_id!r} succeeded; it cannot be rescheduled",
                 {"run_id": run_id, "result_code": "success"},
@@ -141,7 +139,7 @@ async def reschedule(request: Request) -> Response:
         command = _command_for(conn, run)
         if command is None:
             raise ApiError(
-                409, "no_command", f"No command is known for run {run_id!r}", {"run_id": run_id}
+                "no_command", f"No command is known for run {run_id!r}", {"run_id": run_id}
             )
         minimum = conn.scalar(sa.select(sa.func.min(t.queue.c.priority))) or 0
         priority = minimum + offset

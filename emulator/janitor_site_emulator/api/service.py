@@ -32,7 +32,6 @@ async def health(request: Request) -> Response:
     except ApiError:
         services["database"] = "unhealthy"
         raise ApiError(
-            503,
             "unavailable",
             "Database health check failed",
             {"service": "database", "services": services},

@@ -55,8 +55,7 @@ def _render_request(value: Any, prefix: str) -> tuple[str, dict[str, Any]]:
 
 
 def _failure_error(failure: TemplateFailure) -> ApiError:
-    status = 404 if failure.code == "template_not_found" else 422
-    return ApiError(status, failure.code, failure.message, failure.details())
+    return ApiError(failure.code, failure.message, failure.details())
 
 
 async def render(request: Request) -> Response:
