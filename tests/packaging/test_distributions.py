@@ -107,19 +107,20 @@ def test_the_app_installs_without_extras_and_loads(dist: Path, tmp_path: Path) -
 
 
 def test_the_sdists_carry_tests_docs_and_licence_and_the_wheels_only_code(dist: Path) -> None:
-    app = tarfile.open(_only(dist, "janitor_site_django-*.tar.gz"))
-    top = {name.split("/", 2)[1] for name in app.getnames() if name.count("/") >= 1}
+    with tarfile.open(_only(dist, "janitor_site_django-*.tar.gz")) as app:
+        names = app.getnames()
+    top = {name.split("/", 2)[1] for name in names if name.count("/") >= 1}
     assert {"LICENSE", "README.md", "tests", "docs", "janitor_site_django"} <= top
-    assert any(name.endswith("/docs/contract/janitor-api-v1.md") for name in app.getnames())
-    assert any(name.endswith("/tests/conftest.py") for name in app.getnames())
-    emulator = tarfile.open(_only(dist, "janitor_site_emulator-*.tar.gz"))
-    assert any(name.endswith("/LICENSE") for name in emulator.getnames())
+    assert any(name.endswith("/docs/contract/janitor-api-v1.md") for name in names)
+    assert any(name.endswith("/tests/conftest.py") for name in names)
+    with tarfile.open(_only(dist, "janitor_site_emulator-*.tar.gz")) as emulator:
+        assert any(name.endswith("/LICENSE") for name in emulator.getnames())
     for wheel, package in [
         ("janitor_site_django-*.whl", "janitor_site_django"),
         ("janitor_site_emulator-*.whl", "janitor_site_emulator"),
     ]:
-        names = zipfile.ZipFile(_only(dist, wheel)).namelist()
-        assert {name.split("/")[0] for name in names} == {package, names[-1].split("/")[0]}
-        assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
-    emulator_wheel = zipfile.ZipFile(_only(dist, "janitor_site_emulator-*.whl")).namelist()
-    assert "janitor_site_emulator/templates/layout.html" in emulator_wheel
+        with zipfile.ZipFile(_only(dist, wheel)) as archive:
+            files = archive.namelist()
+        assert {name.split("/")[0] for name in files} == {package, files[-1].split("/")[0]}
+        assert any(name.endswith(".dist-info/licenses/LICENSE") for name in files)
+    assert "janitor_site_emulator/templates/layout.html" in files
