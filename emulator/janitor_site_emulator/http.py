@@ -58,9 +58,12 @@ def cacheable(
     media_type: str = JSON_TYPE,
     *,
     private: bool = False,
+    version: bytes = b"",
 ) -> Response:
-    """A 200 to a GET with ``ETag`` and ``Cache-Control``, or 304 when ``If-None-Match`` matches."""
-    etag = etag_of(body)
+    """A 200 to a GET with ``ETag`` and ``Cache-Control``, or 304 when ``If-None-Match`` matches.
+
+    The ETag hashes the body and ``version`` (what else the representation depends on)."""
+    etag = etag_of(body + version)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache" if private else "no-cache"}
     if private:
         headers["Vary"] = "Authorization, Cookie"
@@ -75,7 +78,13 @@ def data_response(request: Request, data: Any, *, private: bool = False) -> Resp
 
 
 def list_response(
-    request: Request, items: Sequence[Any], total: int, offset: int, limit: int
+    request: Request,
+    items: Sequence[Any],
+    total: int,
+    offset: int,
+    limit: int,
+    *,
+    version: bytes = b"",
 ) -> Response:
     pagination = {
         "total": total,
@@ -83,7 +92,8 @@ def list_response(
         "limit": limit,
         "has_more": offset + len(items) < total,
     }
-    return cacheable(request, dumps({"data": list(items), "pagination": pagination}))
+    body = dumps({"data": list(items), "pagination": pagination})
+    return cacheable(request, body, version=version)
 
 
 def post_response(data: Any, status: int = 200) -> Response:

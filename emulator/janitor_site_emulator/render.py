@@ -9,6 +9,7 @@ engine has read changes (checked by ``stat`` before each render).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -163,6 +164,17 @@ class TemplateSet:
     def names(self) -> list[str]:
         """Every renderable ``*.html`` file, relative with ``/``, in code point order."""
         return sorted(_walk(self.directory, ""))
+
+    def version(self) -> bytes:
+        """A digest of every template's name and source: it changes whenever one does (§5.10)."""
+        digest = hashlib.sha256()
+        for name in self.names():
+            try:
+                source = (self.directory / name).read_bytes()
+            except OSError:
+                continue
+            digest.update(b"%d:%s%d:" % (len(name), name.encode(), len(source)) + source)
+        return digest.digest()
 
     def render(self, name: str, context: Mapping[str, Any]) -> str:
         """Render ``name`` with ``context`` as its top-level variables; raise TemplateFailure."""
@@ -351,6 +363,7 @@ _NO_PARAMS: frozenset[str] = frozenset()
 
 _FILTERS: dict[str, _Helper] = {
     "basename": (_NO_PARAMS, helpers.basename),
+    "safe_url": (_NO_PARAMS, helpers.safe_url),
     "timeago": (_NO_PARAMS, lambda value: helpers.timeago(value, _now())),
     "duration": (_NO_PARAMS, _duration_filter),
     "summarize": (frozenset({"length"}), helpers.summarize),

@@ -287,14 +287,31 @@ def enumerate_array(array: Any, start: Any = 0) -> list[dict[str, Any]]:
     return [{"0": index, "1": element} for index, element in enumerate(array, first)]
 
 
-def worker_link_is_global(url: Any) -> bool:
-    """Whether a worker URL points at a public host (not private, not loopback)."""
-    text = require_str(url, "url")
+#: What §6.3's ``safe_url`` trims before parsing: ASCII whitespace.
+_ASCII_WHITESPACE = "\t\n\x0c\r "
+
+
+def _http_host(text: str) -> str | None:
+    """The host of an absolute ``http``/``https`` URL (scheme case-insensitive), else None."""
     try:
-        host = urlsplit(text).hostname
+        parts = urlsplit(text)
+        host = parts.hostname
     except ValueError:
-        return False
-    if not host:
+        return None
+    return host if parts.scheme.lower() in ("http", "https") and host else None
+
+
+def safe_url(value: Any) -> Any:
+    """§6.3 (Revision 1.1): the value if it is an absolute http(s) URL with a host, else ``#``."""
+    if isinstance(value, str) and _http_host(value.strip(_ASCII_WHITESPACE)) is not None:
+        return value
+    return "#"
+
+
+def worker_link_is_global(url: Any) -> bool:
+    """Whether a worker URL is http(s) and points at a public host (not private, not loopback)."""
+    host = _http_host(require_str(url, "url"))
+    if host is None:
         return False
     host = host.lower()
     return not (host.startswith(_PRIVATE_HOST_PREFIXES) or host in _LOCAL_HOSTS)

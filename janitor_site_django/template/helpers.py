@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..results import BUG_CODES, SUCCESSFUL, TRANSIENT_CODES
 
@@ -97,3 +98,22 @@ def summarize(text: Any, length: Any = 100) -> str:
     if isinstance(length, bool) or not isinstance(length, int) or length < 0:
         length = 100
     return text if len(text) <= length else text[:length] + "..."
+
+
+#: What §6.3 trims before parsing a URL (ASCII whitespace: tab, LF, FF, CR, space).
+_ASCII_WHITESPACE = "\t\n\x0c\r "
+
+
+def safe_url(value: Any) -> str:
+    """§6.3 (Revision 1.1): an absolute ``http``/``https`` URL with a host unchanged, else ``#``.
+
+    For every value that goes into a URL-bearing attribute: autoescaping never makes a
+    ``javascript:`` or ``data:`` URL safe."""
+    if not isinstance(value, str):
+        return "#"
+    try:
+        parts = urlsplit(value.strip(_ASCII_WHITESPACE))
+        host = parts.hostname
+    except ValueError:
+        return "#"
+    return value if parts.scheme.lower() in ("http", "https") and host else "#"

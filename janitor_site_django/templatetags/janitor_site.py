@@ -2,7 +2,8 @@
 
 ``{% janitor_render "run-summary.html" run=run %}`` renders a service template inside the page
 (batched per response by ``JanitorFragmentsMiddleware``). Filters mirror the service's:
-``timeago``, ``format_duration``, ``format_timestamp``, ``classify_result_code``, ``summarize``.
+``timeago``, ``format_duration``, ``format_timestamp``, ``classify_result_code``, ``summarize``,
+and ``safe_url`` for every value put into ``href``/``src`` (``javascript:`` URLs become ``#``).
 """
 
 from __future__ import annotations
@@ -75,3 +76,8 @@ def classify_result_code(value: Any, transient: Any = None) -> str:
 @register.filter
 def summarize(value: Any, length: Any = 100) -> str:
     return helpers.summarize(value, length)
+
+
+@register.filter
+def safe_url(value: Any) -> str:
+    return helpers.safe_url(value)

@@ -142,6 +142,25 @@ def test_list_etag_follows_the_set_of_names(api: httpx.Client, template_dir: Pat
     assert api.get("/api/templates").headers["etag"] == before.headers["etag"]
 
 
+def test_list_etag_follows_every_templates_source(api: httpx.Client, template_dir: Path) -> None:
+    """Revision 1.1: the ETag is the template set's version, so it changes with any source."""
+    name = NAMES[0]
+    source = (template_dir / name).read_text()
+    before = api.get("/api/templates")
+    (template_dir / name).write_text(source + "<!-- edited -->")
+    try:
+        after = api.get("/api/templates")
+        assert listing(after) == listing(before)
+        assert after.headers["etag"] != before.headers["etag"]
+        stale = api.get("/api/templates", headers={"If-None-Match": before.headers["etag"]})
+        assert stale.status_code == 200
+        fresh = api.get("/api/templates", headers={"If-None-Match": after.headers["etag"]})
+        assert fresh.status_code == 304
+    finally:
+        (template_dir / name).write_text(source)
+    assert api.get("/api/templates").headers["etag"] == before.headers["etag"]
+
+
 # Rendering -------------------------------------------------------------------------------------
 
 

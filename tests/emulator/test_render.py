@@ -1010,3 +1010,38 @@ def test_concurrent_renders_while_files_change(tmp_path: Path) -> None:
     touch.join(timeout=5)
     assert not any(thread.is_alive() for thread in threads), "renders deadlocked"
     assert problems == []
+
+
+HOSTILE_URLS = [
+    "javascript:alert(1)",
+    " JavaScript:alert(document.cookie)",
+    "javascript://ci.example.org/%0aalert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+]
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_shipped_templates_never_render_a_hostile_url_as_a_link(
+    shipped: TemplateSet, url: str
+) -> None:
+    """Revision 1.1: every URL-bearing attribute of the shipped templates goes through safe_url."""
+    pages = [
+        shipped.render("codebase.html", {"codebase": {**CODEBASE, "web_url": url}}),
+        shipped.render("merge-proposal.html", {"merge_proposal": {**MERGE_PROPOSAL, "url": url}}),
+        shipped.render("run.html", {"run": {**FAILED_RUN, "worker_link": url}}),
+    ]
+    for out in pages:
+        hrefs = re.findall(r'href="([^"]*)"', out)
+        assert hrefs and all(
+            not href.lower().lstrip().startswith(("javascript", "data", "vbscript"))
+            for href in map(html.unescape, hrefs)
+        )
+    assert 'href="#"' in pages[0] and 'href="#"' in pages[1]
+
+
+def test_shipped_templates_keep_http_links(shipped: TemplateSet) -> None:
+    out = shipped.render("codebase.html", {"codebase": CODEBASE})
+    assert f'href="{CODEBASE["web_url"]}"' in html.unescape(out)
+    run = shipped.render("run.html", {"run": FAILED_RUN})
+    assert 'href="https://ci.example.org/worker/7"' in html.unescape(run)

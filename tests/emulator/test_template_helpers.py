@@ -320,6 +320,10 @@ def test_enumerate_array() -> None:
         ("http://", False),
         ("http://[::1/", False),
         ("", False),
+        ("HTTPS://worker.example.org/", True),
+        ("javascript://worker.example.org/%0aalert(1)", False),
+        ("ftp://worker.example.org/", False),
+        ("data://worker.example.org/,x", False),
     ],
 )
 def test_worker_link_is_global(url: str, expected: bool) -> None:
@@ -329,6 +333,32 @@ def test_worker_link_is_global(url: str, expected: bool) -> None:
 def test_worker_link_is_global_rejects_non_strings() -> None:
     with pytest.raises(HelperError):
         helpers.worker_link_is_global(None)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://salsa.debian.org/jelmer/dulwich", "https://salsa.debian.org/jelmer/dulwich"),
+        ("HTTP://example.org", "HTTP://example.org"),
+        ("  http://example.org/a b \n", "  http://example.org/a b \n"),
+        ("javascript:alert(1)", "#"),
+        ("javascript://example.org/%0aalert(1)", "#"),
+        (" JavaScript:alert(1)", "#"),
+        ("data:text/html,<script>alert(1)</script>", "#"),
+        ("vbscript:msgbox(1)", "#"),
+        ("//example.org/path", "#"),
+        ("/relative/path", "#"),
+        ("http://", "#"),
+        ("http:///path", "#"),
+        ("http://[::1", "#"),
+        ("", "#"),
+        (None, "#"),
+        (42, "#"),
+        (["https://example.org"], "#"),
+    ],
+)
+def test_safe_url(value: object, expected: str) -> None:
+    assert helpers.safe_url(value) == expected
 
 
 def test_get_flashed_messages() -> None:

@@ -244,6 +244,21 @@ def test_helper_filters_match_the_service_side_by_side(site: EmulatorServer) -> 
             for length in (5, 100, -1, 0)
         ],
         "past": ["2000-01-01T00:00:00Z", "1999-12-31T12:00:00+01:00", "not a time"],
+        "urls": [
+            "https://salsa.debian.org/x",
+            " HTTP://example.org/a?b=1&c=2 ",
+            "javascript:alert(1)",
+            "javascript://example.org/%0aalert(1)",
+            " JavaScript:alert(1)",
+            "data:text/html,<b>x</b>",
+            "//example.org/",
+            "/relative",
+            "http://",
+            "http://[::1",
+            "",
+            None,
+            7,
+        ],
     }
     service = SiteClient(base_url=site.url, token=site.tokens["service"]).render_template(
         "helpers.html", data
@@ -254,8 +269,13 @@ def test_helper_filters_match_the_service_side_by_side(site: EmulatorServer) -> 
         return [
             html.unescape(line)
             for line in text.splitlines()
-            if line[:2] in ("D|", "T|", "C|", "S|", "A|")
+            if line[:2] in ("D|", "T|", "C|", "S|", "A|", "U|")
         ]
 
     assert lines(django) == lines(service)
-    assert len(lines(service)) == 13 + 5 + 25 + 12 + 3
+    assert len(lines(service)) == 13 + 5 + 25 + 12 + 3 + 13
+    assert lines(django)[-13:-10] == [
+        "U|https://salsa.debian.org/x",
+        "U| HTTP://example.org/a?b=1&c=2 ",
+        "U|#",
+    ]

@@ -32,13 +32,14 @@ async def list_templates(request: Request) -> Response:
     q = params.string("q", "search")
     page = params.page()
     (order,) = params.sort(("name",), (SortKey("name"),), ("name",))
-    names = await run_in_threadpool(_template_set(call).names)
+    templates = _template_set(call)
+    names, version = await run_in_threadpool(lambda: (templates.names(), templates.version()))
     if q is not None:
         names = [name for name in names if q.lower() in name.lower()]
     names = sorted(names, reverse=order.descending)
     assert page.limit is not None
     items = names[page.offset : page.offset + page.limit]
-    return list_response(request, items, len(names), page.offset, page.limit)
+    return list_response(request, items, len(names), page.offset, page.limit, version=version)
 
 
 def _render_request(value: Any, prefix: str) -> tuple[str, dict[str, Any]]:
