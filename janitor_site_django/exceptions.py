@@ -20,6 +20,7 @@ exceptions never escape (they are the ``__cause__``)::
     │   └── Unavailable                503, 504 (retry_after)
     ├── ResponseValidationError        the answer does not have the v1 shape
     └── UnsupportedByServer            a legacy (pre-v1) server cannot do this
+        └── UnaddressableKey           a key with "/" that no v1 request can address (§2.1)
 
 Configuration problems raise :class:`django.core.exceptions.ImproperlyConfigured`, which is not
 part of this tree, so ``except JanitorSiteError`` never hides a misconfiguration.
@@ -45,6 +46,7 @@ __all__ = [
     "TransportError",
     "Unauthorized",
     "Unavailable",
+    "UnaddressableKey",
     "UnsupportedByServer",
     "UpstreamError",
     "ValidationFailed",
@@ -152,6 +154,10 @@ class ResponseValidationError(JanitorSiteError):
 
 class UnsupportedByServer(JanitorSiteError):
     """A legacy (pre-v1) server cannot do this reliably (contract §8)."""
+
+
+class UnaddressableKey(UnsupportedByServer):
+    """A key containing ``/`` that v1 cannot address: the call has no list form (§2.1)."""
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

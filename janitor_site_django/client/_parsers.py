@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import pydantic
@@ -29,6 +30,32 @@ def page_parser(model: type[T]) -> Parser[Page[T]]:
             return parse_legacy_page(op, raw, model, exc)
         info = envelope.pagination
         return Page(list(envelope.data), info.total, info.offset, info.limit, info.has_more)
+
+    return parse
+
+
+def item_parser(
+    pages: Parser[Page[T]], field: str, value: str, details: Mapping[str, str]
+) -> Parser[T]:
+    """A detail read through its list's exact-match filter (a key with ``/``, §2.1): the item
+    whose ``field`` is ``value``, else the 404 ``not_found`` the detail path answers, with the
+    same ``details`` (``{"resource": "run", "run_id": …}``) and reason."""
+    keys = ", ".join(f"{name} {key!r}" for name, key in details.items() if name != "resource")
+    reason = f"No {details['resource']} with {keys}"
+
+    def parse(op: Operation[Any], raw: RawResponse) -> T:
+        for item in pages(op, raw).items:
+            if getattr(item, field) == value:  # a legacy server may ignore the filter (§8 #9)
+                return item
+        raise exceptions.NotFound(
+            404,
+            "not_found",
+            reason,
+            details=details,
+            request_id=raw.request_id,
+            method=op.method,
+            path=op.path,
+        )
 
     return parse
 

@@ -65,13 +65,32 @@ def path(*segments: str) -> str:
     return "/api/" + "/".join(segments)
 
 
-def segment(value: str, name: str) -> str:
-    """One path parameter, percent-encoded so that any value round-trips (``/``, ``..``)."""
+def key(value: Any, name: str) -> str:
+    """A key addressing one resource (path or exact-match parameter): a non-empty string
+    without NUL, else a ``ValueError`` (an empty exact-match value would mean "no filter")."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty string, not {value!r}")
     if "\x00" in value:
         raise ValueError(f"{name} must not contain a NUL character")
-    encoded = quote(value, safe="")
+    return value
+
+
+def in_path(value: Any, name: str) -> bool:
+    """Whether the key ``value`` can be the path parameter ``name``.
+
+    A decoded path parameter containing ``/`` never matches on a v1 server (§2.1, Revision
+    1.1): such a key goes through a list endpoint's exact-match parameter, or is refused.
+    """
+    return "/" not in key(value, name)
+
+
+def segment(value: str, name: str) -> str:
+    """One path parameter, percent-encoded so that any value round-trips (``..``, ``?``, ``%``).
+
+    Callers check :func:`in_path` first: a value with ``/`` would be sent as ``%2F``, which no
+    v1 server routes.
+    """
+    encoded = quote(key(value, name), safe="")
     return encoded.replace(".", "%2E") if value in (".", "..") else encoded
 
 

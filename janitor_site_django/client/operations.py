@@ -2,6 +2,12 @@
 
 Both clients call these, so a method means the same request on both; ``client.call(op)``
 (``await aclient.call(op)``) sends one.
+
+Keys containing ``/`` (codebase names such as ``debian/package``) never match a v1 path
+(§2.1, Revision 1.1). Those calls go to the list endpoint's exact-match parameter instead, with
+the same result type; a call without such a form (every POST, the diff, an active run, a
+campaign's ready list or codebase) is refused with :class:`~exceptions.UnsupportedByServer`
+before any request.
 """
 
 from __future__ import annotations
@@ -9,11 +15,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .. import schemas
+from .. import exceptions, schemas
 from . import specs
 from ._legacy import version_parser
-from ._parsers import bytes_parser, data_parser, export_parser, page_parser, text_parser
-from ._wire import Operation, json_body, path, segment
+from ._parsers import (
+    bytes_parser,
+    data_parser,
+    export_parser,
+    item_parser,
+    page_parser,
+    text_parser,
+)
+from ._wire import Operation, in_path, json_body, path, segment
 from .paging import Page
 
 PUBLISH_MODES = ("push-derived", "push", "propose", "attempt-push")
@@ -30,6 +43,7 @@ _active_runs = page_parser(schemas.ActiveRun)
 _ready_runs = page_parser(schemas.ReadyRun)
 _search_results = page_parser(schemas.SearchResult)
 _strings = page_parser(str)
+_GET_CODEBASE = specs.ListSpec({"include_inactive": specs.CODEBASE_FILTERS["include_inactive"]}, ())
 
 
 def _list(
@@ -46,6 +60,38 @@ def _get(
 
 def _post(name: str, where: str, parse: Any, payload: Mapping[str, Any]) -> Operation[Any]:
     return Operation(name, "POST", where, parse, body=json_body(payload))
+
+
+def _list_by(
+    name: str,
+    where: str,
+    spec: specs.ListSpec,
+    parse: Any,
+    key: tuple[str, str],
+    filters: Mapping[str, Any],
+) -> Operation[Any]:
+    """A sub-list whose key has ``/``: the list endpoint with the key's exact-match parameter
+    first, then the filters, checked by the path form's ``spec`` (which has neither the key's
+    parameter nor its plural, so no filter can name another key or widen the list)."""
+    return Operation(name, "GET", where, parse, (key, *spec.encode(name, filters)))
+
+
+def _path_key(operation: str, value: str, name: str, only_form: str) -> str:
+    """The path segment of a key whose call has no list form; a key with ``/`` is refused."""
+    if not in_path(value, name):
+        raise exceptions.UnaddressableKey(
+            f"{operation}(): {name} {value!r} contains '/', which no v1 path can address "
+            f"(contract §2.1), and {only_form}; no request was sent"
+        )
+    return segment(value, name)
+
+
+def _no_body_form(route: str) -> str:
+    return f"v1 has no body-addressed form of POST {route}"
+
+
+def _no_other_form(route: str) -> str:
+    return f"v1 has no other form of GET {route}"
 
 
 def health() -> Operation[schemas.Health]:
@@ -66,9 +112,12 @@ def get_user() -> Operation[schemas.User]:
 
 
 def get_codebase(name: str, include_inactive: bool | None = None) -> Operation[schemas.Codebase]:
-    spec = specs.ListSpec({"include_inactive": specs.CODEBASE_FILTERS["include_inactive"]}, (), {})
-    query = spec.encode("get_codebase", {"include_inactive": include_inactive})
-    return _get("get_codebase", path("c", segment(name, "name")), _codebase, tuple(query))
+    """``GET /api/c/{name}``; a name with ``/``: ``GET /api/codebases?name=…`` (§2.1)."""
+    query = tuple(_GET_CODEBASE.encode("get_codebase", {"include_inactive": include_inactive}))
+    if in_path(name, "name"):
+        return _get("get_codebase", path("c", segment(name, "name")), _codebase, query)
+    parse = item_parser(_codebases, "name", name, {"resource": "codebase", "codebase": name})
+    return _get("get_codebase", path("codebases"), parse, (("name", name), *query))
 
 
 def list_codebases(**filters: Any) -> Operation[Page[schemas.Codebase]]:
@@ -76,20 +125,32 @@ def list_codebases(**filters: Any) -> Operation[Page[schemas.Codebase]]:
 
 
 def list_codebase_runs(name: str, **filters: Any) -> Operation[Page[schemas.Run]]:
-    where = path("c", segment(name, "name"), "runs")
-    return _list("list_codebase_runs", where, specs.CODEBASE_RUNS, _runs, filters)
+    """``GET /api/c/{name}/runs``; a name with ``/``: ``GET /api/runs?codebase=…`` (§2.1)."""
+    op, spec = "list_codebase_runs", specs.CODEBASE_RUNS
+    if in_path(name, "name"):
+        return _list(op, path("c", segment(name, "name"), "runs"), spec, _runs, filters)
+    return _list_by(op, path("runs"), spec, _runs, ("codebase", name), filters)
 
 
 def list_codebase_merge_proposals(
     name: str, **filters: Any
 ) -> Operation[Page[schemas.MergeProposal]]:
-    where = path("c", segment(name, "name"), "merge-proposals")
-    spec = specs.CODEBASE_MERGE_PROPOSALS
-    return _list("list_codebase_merge_proposals", where, spec, _merge_proposals, filters)
+    """``GET /api/c/{name}/merge-proposals``; a name with ``/``: ``GET
+    /api/merge-proposals?codebase=…`` (§2.1)."""
+    op, spec = "list_codebase_merge_proposals", specs.CODEBASE_MERGE_PROPOSALS
+    if in_path(name, "name"):
+        where = path("c", segment(name, "name"), "merge-proposals")
+        return _list(op, where, spec, _merge_proposals, filters)
+    key = ("codebase", name)
+    return _list_by(op, path("merge-proposals"), spec, _merge_proposals, key, filters)
 
 
 def get_run(run_id: str) -> Operation[schemas.Run]:
-    return _get("get_run", path("run", segment(run_id, "run_id")), _run)
+    """``GET /api/run/{run_id}``; a run id with ``/``: ``GET /api/runs?run_id=…`` (§2.1)."""
+    if in_path(run_id, "run_id"):
+        return _get("get_run", path("run", segment(run_id, "run_id")), _run)
+    parse = item_parser(_runs, "run_id", run_id, {"resource": "run", "run_id": run_id})
+    return _get("get_run", path("runs"), parse, (("run_id", run_id),))
 
 
 def list_runs(**filters: Any) -> Operation[Page[schemas.Run]]:
@@ -98,16 +159,16 @@ def list_runs(**filters: Any) -> Operation[Page[schemas.Run]]:
 
 def get_run_diff(run_id: str, role: str = "main") -> Operation[bytes]:
     query = (("role", specs.text("role", role)),)
-    where = path("run", segment(run_id, "run_id"), "diff")
+    run = _path_key("get_run_diff", run_id, "run_id", _no_other_form("/api/run/{run_id}/diff"))
+    where = path("run", run, "diff")
     return _get("get_run_diff", where, bytes_parser("diff"), query)
 
 
 def update_run(run_id: str, *, description: str | None) -> Operation[schemas.Run]:
     if description is not None and not isinstance(description, str):
         raise ValueError(f"description must be a string or None, not {type(description).__name__}")
-    return _post(
-        "update_run", path("run", segment(run_id, "run_id")), _run, {"description": description}
-    )
+    run = _path_key("update_run", run_id, "run_id", _no_body_form("/api/run/{run_id}"))
+    return _post("update_run", path("run", run), _run, {"description": description})
 
 
 def reschedule_run(
@@ -126,24 +187,29 @@ def reschedule_run(
         payload["refresh"] = refresh
     if requester is not None:
         payload["requester"] = specs.text("requester", requester)
-    where = path("run", segment(run_id, "run_id"), "reschedule")
+    only_form = _no_body_form("/api/run/{run_id}/reschedule")
+    where = path("run", _path_key("reschedule_run", run_id, "run_id", only_form), "reschedule")
     return _post("reschedule_run", where, data_parser(schemas.ScheduleResult), payload)
 
 
 def list_merge_proposals(
     campaign: str | None = None, codebase: str | None = None, **filters: Any
 ) -> Operation[Page[schemas.MergeProposal]]:
-    """Global, or one campaign's (``campaign=``); ``codebase=`` filters either."""
+    """Global, or one campaign's (``campaign=``); ``codebase=`` filters either.
+
+    A campaign with ``/``: ``GET /api/merge-proposals?campaign=…``, the same list (§2.1, §5.4).
+    """
+    op = "list_merge_proposals"
     if codebase is not None:
         filters["codebase"] = codebase
     if campaign is None:
-        spec, where = specs.MERGE_PROPOSALS, path("merge-proposals")
-    else:
-        spec, where = (
-            specs.CAMPAIGN_MERGE_PROPOSALS,
-            path(segment(campaign, "campaign"), "merge-proposals"),
-        )
-    return _list("list_merge_proposals", where, spec, _merge_proposals, filters)
+        return _list(op, path("merge-proposals"), specs.MERGE_PROPOSALS, _merge_proposals, filters)
+    spec = specs.CAMPAIGN_MERGE_PROPOSALS
+    if in_path(campaign, "campaign"):
+        where = path(segment(campaign, "campaign"), "merge-proposals")
+        return _list(op, where, spec, _merge_proposals, filters)
+    key = ("campaign", campaign)
+    return _list_by(op, path("merge-proposals"), spec, _merge_proposals, key, filters)
 
 
 def get_queue_status() -> Operation[schemas.QueueStats]:
@@ -160,17 +226,25 @@ def list_active_runs(**filters: Any) -> Operation[Page[schemas.ActiveRun]]:
 
 
 def get_active_run(run_id: str) -> Operation[schemas.ActiveRun]:
-    return _get("get_active_run", path("active-runs", segment(run_id, "run_id")), _active_run)
+    only_form = "GET /api/active-runs has no run_id filter"
+    run = _path_key("get_active_run", run_id, "run_id", only_form)
+    return _get("get_active_run", path("active-runs", run), _active_run)
 
 
 def list_ready_runs(campaign: str, **filters: Any) -> Operation[Page[schemas.ReadyRun]]:
-    where = path(segment(campaign, "campaign"), "ready")
+    only_form = _no_other_form("/api/{campaign}/ready")
+    where = path(_path_key("list_ready_runs", campaign, "campaign", only_form), "ready")
     return _list("list_ready_runs", where, specs.READY_RUNS, _ready_runs, filters)
 
 
 def get_campaign_codebase(campaign: str, codebase: str) -> Operation[schemas.CampaignCodebase]:
-    where = path(segment(campaign, "campaign"), "c", segment(codebase, "codebase"))
-    return _get("get_campaign_codebase", where, data_parser(schemas.CampaignCodebase))
+    op, only_form = "get_campaign_codebase", _no_other_form("/api/{campaign}/c/{codebase}")
+    where = path(
+        _path_key(op, campaign, "campaign", only_form),
+        "c",
+        _path_key(op, codebase, "codebase", only_form),
+    )
+    return _get(op, where, data_parser(schemas.CampaignCodebase))
 
 
 def publish(
@@ -181,7 +255,13 @@ def publish(
         payload["mode"] = specs.choice(PUBLISH_MODES)("mode", mode)
     if requester is not None:
         payload["requester"] = specs.text("requester", requester)
-    where = path(segment(campaign, "campaign"), "c", segment(codebase, "codebase"), "publish")
+    only_form = _no_body_form("/api/{campaign}/c/{codebase}/publish")
+    where = path(
+        _path_key("publish", campaign, "campaign", only_form),
+        "c",
+        _path_key("publish", codebase, "codebase", only_form),
+        "publish",
+    )
     return _post("publish", where, data_parser(schemas.PublishResult), payload)
 
 
