@@ -6,6 +6,7 @@ is API calls through the client (user token in context, else the service token),
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, ClassVar
 
 from django.db import NotSupportedError, models
@@ -34,6 +35,19 @@ class ApiModel(models.Model):
 
     class Meta:
         abstract = True
+
+    def _api_credentials(self) -> contextlib.AbstractContextManager[None]:
+        """The token of the queryset that returned this object (``using_token()``), for its
+        writes; never pickled."""
+        from .client import user_token
+
+        token: str | None = self.__dict__.get("_api_token")
+        return contextlib.nullcontext() if token is None else user_token(token)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().__getstate__()
+        state.pop("_api_token", None)
+        return state
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         raise NotSupportedError(
@@ -88,14 +102,18 @@ class Codebase(ApiModel):
         """Publish this codebase's last unabsorbed run in ``campaign`` (needs the Admin role)."""
         from .client import get_client
 
-        return get_client().publish(campaign, self.name, mode=mode, requester=requester)
+        with self._api_credentials():
+            return get_client().publish(campaign, self.name, mode=mode, requester=requester)
 
     async def apublish(
         self, campaign: str, *, mode: str | None = None, requester: str | None = None
     ) -> schemas.PublishResult:
         from .client import get_async_client
 
-        return await get_async_client().publish(campaign, self.name, mode=mode, requester=requester)
+        with self._api_credentials():
+            return await get_async_client().publish(
+                campaign, self.name, mode=mode, requester=requester
+            )
 
 
 class RunFields(ApiModel):
@@ -159,18 +177,16 @@ class Run(RunFields):
         """Only ``save(update_fields=["description"])``, the API's update (needs QaReviewer)."""
         from .client import get_client
 
-        self._refresh_from(
-            get_client().update_run(
-                self.run_id, description=self._description_update(update_fields)
-            )
-        )
+        description = self._description_update(update_fields)
+        with self._api_credentials():
+            self._refresh_from(get_client().update_run(self.run_id, description=description))
 
     async def asave(self, *args: Any, update_fields: Any = None, **kwargs: Any) -> None:
         from .client import get_async_client
 
-        updated = await get_async_client().update_run(
-            self.run_id, description=self._description_update(update_fields)
-        )
+        description = self._description_update(update_fields)
+        with self._api_credentials():
+            updated = await get_async_client().update_run(self.run_id, description=description)
         self._refresh_from(updated)
 
     def _description_update(self, update_fields: Any) -> str | None:
@@ -182,10 +198,9 @@ class Run(RunFields):
         return self.description
 
     def _refresh_from(self, item: schemas.Run) -> None:
-        from .query.rows import attnames
+        from .query.rows import field_values
 
-        data = item.__dict__
-        self.__dict__.update({attname: data.get(key) for key, attname in attnames(type(self))})
+        self.__dict__.update(field_values(type(self), item))
 
     def reschedule(
         self,
@@ -197,9 +212,10 @@ class Run(RunFields):
         """Queue this run's codebase and campaign again (needs the QaReviewer role)."""
         from .client import get_client
 
-        return get_client().reschedule_run(
-            self.run_id, offset=offset, refresh=refresh, requester=requester
-        )
+        with self._api_credentials():
+            return get_client().reschedule_run(
+                self.run_id, offset=offset, refresh=refresh, requester=requester
+            )
 
     async def areschedule(
         self,
@@ -210,9 +226,10 @@ class Run(RunFields):
     ) -> schemas.ScheduleResult:
         from .client import get_async_client
 
-        return await get_async_client().reschedule_run(
-            self.run_id, offset=offset, refresh=refresh, requester=requester
-        )
+        with self._api_credentials():
+            return await get_async_client().reschedule_run(
+                self.run_id, offset=offset, refresh=refresh, requester=requester
+            )
 
 
 class ReadyRun(RunFields):

@@ -102,9 +102,7 @@ class WhereCompiler:
 
     def _disjunction(self, node: WhereNode) -> None:
         """OR is expressible in two shapes: one field's values (IN) or ``q`` over its fields."""
-        lookups = [child for child in node.children if isinstance(child, Lookup)]
-        if len(lookups) != len(node.children):
-            raise self._or_error()
+        lookups = self._alternatives(node)
         fields = {self._field(lookup).name for lookup in lookups}
         names = {lookup.lookup_name for lookup in lookups}
         if len(fields) == 1 and names <= {"exact", "in"}:
@@ -113,11 +111,28 @@ class WhereCompiler:
                 values += list(lookup.rhs) if lookup.lookup_name == "in" else [lookup.rhs]
             self._in(self._field(lookups[0]), values, "in")
             return
-        terms = {lookup.rhs for lookup in lookups}
-        if names == {"icontains"} and len(terms) == 1 and fields == set(self.resource.searched):
-            self._set("q", terms.pop())
-            return
+        if names == {"icontains"} and fields == set(self.resource.searched):
+            terms = {lookup.rhs for lookup in lookups}
+            if len(terms) == 1:
+                self._set("q", terms.pop())
+                return
         raise self._or_error()
+
+    def _alternatives(self, node: WhereNode) -> list[Lookup]:
+        """The lookups of an OR, through nested ORs and one-lookup groups (``qs_a | qs_b``)."""
+        lookups: list[Lookup] = []
+        for child in node.children:
+            if isinstance(child, Lookup):
+                lookups.append(child)
+            elif (
+                isinstance(child, WhereNode)
+                and not child.negated
+                and (child.connector == OR or len(child.children) == 1)
+            ):
+                lookups += self._alternatives(child)
+            else:
+                raise self._or_error()
+        return lookups
 
     def _or_error(self) -> NotSupportedError:
         searched = ", ".join(self.resource.searched)
@@ -179,6 +194,7 @@ class WhereCompiler:
         if field.name in self.resource.defaults and name == "exact":
             if value != self.resource.defaults[field.name]:
                 raise self._lookup_error(field, name)
+            self.params.pop(self.resource.widened_by.get(field.name, ""), None)
             return
         if name == "icontains" and self.resource.searched == (field.name,):
             self._set("q", value)
@@ -194,7 +210,7 @@ class WhereCompiler:
         if spec is None:
             raise self._lookup_error(field, name)
         if name == "exact" and spec.exact and value is not None:
-            self._set(spec.exact, value)
+            self._set(spec.exact, self._value(field, spec.exact, value))
         elif name in ("gte", "gt", "lt", "lte", "range") and spec.gte and spec.lt:
             self._range(spec, name, value)
         else:
@@ -215,10 +231,36 @@ class WhereCompiler:
             hint = f"Lookups on {field.name}: {supported}. Filterable fields: {filtered}."
         return _unsupported(self.model, f"the lookup {field.name}__{name}", hint)
 
+    def _value(self, field: Field[Any, Any], param: str, value: Any) -> Any:
+        """``value`` for ``param``; a value no row can hold (an unknown enum value) matches
+        nothing; an empty string cannot be asked for (§2.4 reads it as absent)."""
+        if value == "":
+            raise _unsupported(
+                self.model,
+                f"filter({field.name}='')",
+                "v1 reads an empty value as an absent filter (§2.4), so it cannot ask for empty "
+                "values: leave the filter out when the value is empty.",
+            )
+        encoder = self.resource.spec.filters.get(param)
+        try:
+            if encoder is not None:
+                encoder(param, value)
+        except ValueError:
+            raise _Empty from None
+        return value
+
     def _in(self, field: Field[Any, Any], values: list[Any], name: str) -> None:
         spec = self.resource.filters.get(field.name)
         if spec is None or spec.many is None:
             raise self._lookup_error(field, name)
+        if any(isinstance(value, str) and (not value or "," in value) for value in values):
+            raise _unsupported(
+                self.model,
+                f"{field.name}__in with an empty value or a value containing a comma",
+                "v1 lists are comma-separated and cannot hold either; filter by such a value "
+                f"alone with filter({field.name}=value).",
+            )
+        values = [value for value in values if self._matchable(field, spec.exact, value)]
         if not values:
             raise _Empty
         current = self.params.get(spec.many)
@@ -242,6 +284,15 @@ class WhereCompiler:
             if current is not None:  # two bounds on one side: the tighter one wins
                 bound = max(current, bound) if param == spec.gte else min(current, bound)
             self.params[param] = bound
+
+    def _matchable(self, field: Field[Any, Any], param: str | None, value: Any) -> bool:
+        if param is None:
+            return True
+        try:
+            self._value(field, param, value)
+        except _Empty:
+            return False
+        return True
 
     def _set(self, param: str, value: Any) -> None:
         if param in self.params and self.params[param] != value:

@@ -15,7 +15,7 @@ import contextlib
 import contextvars
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from typing import Any, Generic, TypeVar
 
 from django.db import NotSupportedError
@@ -93,6 +93,11 @@ def _advance(calls: Calls[T], outcome: Any) -> Operation[Any] | _Done[T]:
         return _Done(done.value)
 
 
+def _window(api: ApiQuery, items: list[Any]) -> list[Any]:
+    """``api``'s slice of ``items``."""
+    return items[api.offset : None if api.limit is None else api.offset + api.limit]
+
+
 def _page_size(client: SiteClient | AsyncSiteClient, wanted: int | None) -> int:
     return min(wanted or client.config.page_size, client.config.page_size)
 
@@ -154,14 +159,15 @@ class Fetcher:
             for i in range(0, len(values), MAX_LIST)
         ]
 
-    def _without_pk(self, api: ApiQuery) -> tuple[ApiQuery, Callable[[Any], bool]]:
-        """A primary key the list cannot filter by is matched here, on every listed item."""
+    def _without_pk(self, api: ApiQuery) -> tuple[ApiQuery, Callable[[Any], bool] | None]:
+        """A primary key the list cannot filter by is matched here, on the items of the whole
+        (unsliced) list; the slice then applies to the match. None: nothing to match here."""
         if PK not in api.params:
-            return api, lambda item: True
+            return api, None
         wanted = api.params[PK]
         key = self.model._meta.pk.name
         params = {k: v for k, v in api.params.items() if k != PK}
-        listed = ApiQuery(params, api.path, api.offset, api.limit)
+        listed = ApiQuery(params, api.path, 0, None, api.empty)
         return listed, lambda item: bool(item.__dict__[key] == wanted)
 
     def _credentials(self) -> contextlib.AbstractContextManager[None]:
@@ -184,13 +190,18 @@ class Fetcher:
 
     def items(self, api: ApiQuery, page_size: int | None = None) -> Iterator[Any]:
         """Every parsed item of ``api``, page by page (the next pages fetched ahead)."""
-        api, keep = self._without_pk(api)
-        if api.empty:
+        listed, match = self._without_pk(api)
+        if listed.empty:
             return
         client = get_client()
         size = _page_size(client, page_size)
-        for part in self.split(api):
-            yield from filter(keep, self._walk(client, part, size))
+        walked = (item for part in self.split(listed) for item in self._walk(client, part, size))
+        if match is None:
+            yield from walked
+            return
+        found = next(filter(match, walked), None)  # a primary key: the first match is the only one
+        walked.close()
+        yield from _window(api, [] if found is None else [found])
 
     def _walk(self, client: SiteClient, api: ApiQuery, size: int) -> Iterator[Any]:
         steps = paging.walk(api, size)
@@ -231,17 +242,29 @@ class Fetcher:
 
     async def aitems(self, api: ApiQuery, page_size: int | None = None) -> AsyncIterator[Any]:
         """Every parsed item of ``api``, page by page (the next pages fetched ahead)."""
-        api, keep = self._without_pk(api)
-        if api.empty:
+        listed, match = self._without_pk(api)
+        if listed.empty:
             return
         client = get_async_client()
         size = _page_size(client, page_size)
-        for part in self.split(api):
-            async for item in self._awalk(client, part, size):
-                if keep(item):
-                    yield item
+        found: list[Any] = []
+        for part in self.split(listed):
+            async with contextlib.aclosing(self._awalk(client, part, size)) as walked:
+                async for item in walked:
+                    if match is None:
+                        yield item
+                    elif match(item):
+                        found.append(item)  # a primary key: the first match is the only one
+                        break
+            if found:
+                break
+        if match is not None:
+            for item in _window(api, found):
+                yield item
 
-    async def _awalk(self, client: AsyncSiteClient, api: ApiQuery, size: int) -> AsyncIterator[Any]:
+    async def _awalk(
+        self, client: AsyncSiteClient, api: ApiQuery, size: int
+    ) -> AsyncGenerator[Any, None]:
         steps = paging.walk(api, size)
         ahead: collections.deque[asyncio.Future[Page[Any]]] = collections.deque()
         page: Page[Any] | None = None

@@ -7,16 +7,17 @@ are fetched through the client (``SiteClient`` / ``AsyncSiteClient``, ``fetch.py
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from asgiref.sync import sync_to_async
 from django.db import NotSupportedError
-from django.db.models import Manager, Model, QuerySet
+from django.db.models import Manager, Model, QuerySet, prefetch_related_objects
 from django.db.models.query import ModelIterable
 
 from .. import exceptions
 from ..client import Operation
-from . import rows
+from . import relations, rows
 from .compiler import PK, ApiQuery, compile_ordering, compile_query
 from .fetch import MAX_LIST, Calls, Family, Fetcher
 from .resources import Resource
@@ -87,6 +88,13 @@ class ApiQuerySet(QuerySet[M]):
 
     def search(self, term: str) -> ApiQuerySet[M]:
         """The endpoint's ``q`` search (case-insensitive, over all its searched fields)."""
+        current = self._api_extra.get("q")
+        if current is not None and current != term:
+            raise NotSupportedError(
+                f"{self.model.__name__}: two different search terms ({current!r}, {term!r}) are "
+                "not supported by the API. The API takes one q; search for the whole phrase with "
+                "one term."
+            )
         return self.api_params(q=term)
 
     def using_token(self, token: str) -> ApiQuerySet[M]:
@@ -127,34 +135,53 @@ class ApiQuerySet(QuerySet[M]):
     def _aitems(self, page_size: int | None = None) -> AsyncIterator[Any]:
         return self._fetcher().aitems(self._api_query(), page_size)
 
-    def _results(self, items: list[Any]) -> list[Any]:
-        results = rows.converter(self)(items)
+    def _results(
+        self, items: list[Any], convert: Callable[[Sequence[Any]], list[Any]] | None = None
+    ) -> list[Any]:
+        """Items as this queryset's results (instances carry its token for their writes)."""
+        results = (convert or rows.converter(self))(items)
         if self._iterable_class is ModelIterable:
             rows.attach_known_related(self, results)
+            if self._api_token is not None:
+                for obj in results:
+                    obj._api_token = self._api_token
         return results
+
+    def _related(self, results: list[Any]) -> None:
+        """``select_related`` and ``prefetch_related`` for one batch of instances."""
+        if self._iterable_class is not ModelIterable or not results:
+            return
+        if self.query.select_related:
+            relations.select_related(self, results)
+        if self._prefetch_related_lookups:
+            prefetch_related_objects(results, *self._prefetch_related_lookups)
+
+    async def _arelated(self, results: list[Any]) -> None:
+        if self._iterable_class is not ModelIterable or not results:
+            return
+        if self.query.select_related:
+            await relations.aselect_related(self, results)
+        if self._prefetch_related_lookups:
+            await sync_to_async(prefetch_related_objects)(results, *self._prefetch_related_lookups)
 
     def _fetch_all(self) -> None:
         if self._result_cache is None:
-            self._result_cache = self._results(list(self._items()))
+            convert = rows.converter(self)  # refuses unconvertible values() before any request
+            results = self._results(list(self._items()), convert)
             if self._iterable_class is ModelIterable and self.query.select_related:
-                from .relations import select_related
-
-                select_related(self, self._result_cache)
+                relations.select_related(self, results)
+            self._result_cache = results
         if self._prefetch_related_lookups and not self._prefetch_done:
             self._prefetch_related_objects()
 
     async def _afetch_all(self) -> None:
         if self._result_cache is None:
-            items = [item async for item in self._aitems()]
-            results = self._results(items)
+            convert = rows.converter(self)
+            results = self._results([item async for item in self._aitems()], convert)
             if self._iterable_class is ModelIterable and self.query.select_related:
-                from .relations import aselect_related
-
-                await aselect_related(self, results)
+                await relations.aselect_related(self, results)
             self._result_cache = results
         if self._prefetch_related_lookups and not self._prefetch_done:
-            from asgiref.sync import sync_to_async
-
             await sync_to_async(self._prefetch_related_objects)()
 
     def __aiter__(self) -> AsyncIterator[M]:
@@ -168,7 +195,8 @@ class ApiQuerySet(QuerySet[M]):
 
     def iterator(self, chunk_size: int | None = None) -> Iterator[M]:
         """Results page by page (``chunk_size`` items a request, default
-        :data:`ITERATOR_CHUNK`), without the result cache: memory stays flat."""
+        :data:`ITERATOR_CHUNK`), without the result cache: memory stays flat. Related objects
+        are selected and prefetched per page."""
         chunk_size = chunk_size or ITERATOR_CHUNK
         convert = rows.converter(self)
         batch: list[Any] = []
@@ -179,27 +207,31 @@ class ApiQuerySet(QuerySet[M]):
                 batch = []
         yield from self._emit(convert, batch)
 
-    def _emit(self, convert: Callable[[list[Any]], list[Any]], batch: list[Any]) -> Iterator[Any]:
-        results = convert(batch)
-        if self._iterable_class is ModelIterable:
-            rows.attach_known_related(self, results)
-            if self._prefetch_related_lookups and results:
-                from django.db.models import prefetch_related_objects
+    def _emit(self, convert: Callable[[Sequence[Any]], list[Any]], batch: list[Any]) -> list[Any]:
+        results = self._results(batch, convert)
+        self._related(results)
+        return results
 
-                prefetch_related_objects(results, *self._prefetch_related_lookups)
-        yield from results
-
-    async def aiterator(self, chunk_size: int = ITERATOR_CHUNK) -> AsyncIterator[M]:
+    async def aiterator(self, chunk_size: int | None = None) -> AsyncIterator[M]:
         """Results page by page from ``AsyncSiteClient``, without the result cache."""
+        chunk_size = chunk_size or ITERATOR_CHUNK
+        convert = rows.converter(self)
         batch: list[Any] = []
         async for item in self._aitems(chunk_size):
             batch.append(item)
             if len(batch) == chunk_size:
-                for obj in self._results(batch):
+                for obj in await self._aemit(convert, batch):
                     yield obj
                 batch = []
-        for obj in self._results(batch):
+        for obj in await self._aemit(convert, batch):
             yield obj
+
+    async def _aemit(
+        self, convert: Callable[[Sequence[Any]], list[Any]], batch: list[Any]
+    ) -> list[Any]:
+        results = self._results(batch, convert)
+        await self._arelated(results)
+        return results
 
     # Counting -----------------------------------------------------------------------------
 
@@ -261,38 +293,60 @@ class ApiQuerySet(QuerySet[M]):
         if resource.detail_operation is None or api.offset or api.limit is not None:
             return None
         if list(filters) == [param] and set(self._api_extra) <= set(resource.detail_params):
-            return resource.detail_operation(filters[param], **self._api_extra)
+            try:
+                return resource.detail_operation(filters[param], **self._api_extra)
+            except exceptions.UnaddressableKey:  # a key with "/": matched on the listed items
+                return None
         return None
 
-    def _get(self, args: Any, kwargs: Any) -> Calls[tuple[ApiQuerySet[M], list[Any], int]]:
-        """The filtered clone, and at most two of its items with their number: by primary key
-        through the detail endpoint, otherwise ``limit=2``."""
+    def _get_clone(self, args: Any, kwargs: Any) -> ApiQuerySet[M]:
         clone = self.filter(*args, **kwargs) if args or kwargs else self._chain()
         if clone.query.can_filter():
             clone = clone.order_by()
-        api = clone._api_query()
+        return clone
+
+    def _get(self) -> Calls[tuple[list[Any], int] | None]:
+        """At most two items of this (filtered) queryset and their number: by primary key
+        through the detail endpoint, otherwise ``limit=2`` (within a slice: the slice's items);
+        None when the primary key is matched here, on the listed items."""
+        api = self._api_query()
         if api.empty:
             raise self._missing()
-        detail = clone._detail(api)
+        detail = self._detail(api)
         if detail is not None:
             try:
                 item = yield detail
             except exceptions.NotFound as error:
                 raise self._missing(str(error)) from error
-            return clone, [item], 1
-        clone.query.set_limits(high=2)
-        page_api = clone._api_query()
-        page = yield from clone._fetcher().page(page_api, page_api.offset, 2)
-        return clone, page.items, page.total if page.total is not None else len(page.items)
+            return [item], 1
+        if PK in api.params:
+            return None
+        sliced = self.query.is_sliced
+        self.query.set_limits(high=2)
+        page_api = self._api_query()
+        if page_api.empty:  # a slice of nothing
+            return [], 0
+        assert page_api.limit is not None
+        page = yield from self._fetcher().page(page_api, page_api.offset, page_api.limit)
+        counted = page.total is not None and not sliced
+        return page.items, page.total if counted and page.total is not None else len(page.items)
 
     def get(self, *args: Any, **kwargs: Any) -> M:
         """By primary key through the detail endpoint; otherwise ``limit=2``."""
-        clone, items, total = self._fetcher().run(self._get(args, kwargs))
-        return clone._one(items, total)
+        clone = self._get_clone(args, kwargs)
+        found = clone._fetcher().run(clone._get())
+        if found is None:
+            items = list(clone._items())
+            found = items, len(items)
+        return clone._one(*found)
 
     async def aget(self, *args: Any, **kwargs: Any) -> M:
-        clone, items, total = await self._fetcher().arun(self._get(args, kwargs))
-        return await clone._aone(items, total)
+        clone = self._get_clone(args, kwargs)
+        found = await clone._fetcher().arun(clone._get())
+        if found is None:
+            items = [item async for item in clone._aitems()]
+            found = items, len(items)
+        return await clone._aone(*found)
 
     def _check_one(self, items: list[Any], total: int) -> None:
         name = self.model._meta.object_name
@@ -305,25 +359,15 @@ class ApiQuerySet(QuerySet[M]):
 
     def _one(self, items: list[Any], total: int) -> M:
         self._check_one(items, total)
-        (obj,) = self._results(items[:1])
-        if self.query.select_related:
-            from .relations import select_related
-
-            select_related(self, [obj])
-        if self._prefetch_related_lookups:
-            from django.db.models import prefetch_related_objects
-
-            prefetch_related_objects([obj], *self._prefetch_related_lookups)
-        return obj  # type: ignore[no-any-return]
+        results = self._results(items[:1])
+        self._related(results)
+        return results[0]  # type: ignore[no-any-return]
 
     async def _aone(self, items: list[Any], total: int) -> M:
         self._check_one(items, total)
-        (obj,) = self._results(items[:1])
-        if self.query.select_related:
-            from .relations import aselect_related
-
-            await aselect_related(self, [obj])
-        return obj  # type: ignore[no-any-return]
+        results = self._results(items[:1])
+        await self._arelated(results)
+        return results[0]  # type: ignore[no-any-return]
 
     async def afirst(self) -> M | None:
         queryset = self._chain() if self.ordered else self.order_by("pk")
@@ -339,33 +383,49 @@ class ApiQuerySet(QuerySet[M]):
 
     # Bulk by key --------------------------------------------------------------------------
 
-    def _bulk_batches(self, id_list: Any, field_name: str) -> list[ApiQuerySet[M]]:
+    def _bulk(self, id_list: Any, field_name: str) -> tuple[list[ApiQuerySet[M]], set[Any] | None]:
+        """The querysets to evaluate, and the keys to keep from them (None: all)."""
+        if self.query.is_sliced:
+            raise TypeError("Cannot use 'limit' or 'offset' with in_bulk().")
+        if self._iterable_class is not ModelIterable:
+            raise TypeError("in_bulk() cannot be used with values() or values_list().")
         if field_name not in ("pk", self.model._meta.pk.name):
             raise NotSupportedError(f"{self.model.__name__}: in_bulk() works by primary key only.")
+        if id_list is None:
+            return [self._chain()], None
         ids = list(dict.fromkeys(id_list))
         spec = self._api_resource.filters.get(self.model._meta.pk.name)
         if spec is not None and spec.many:
-            return [self.filter(pk__in=ids[i : i + MAX_LIST]) for i in range(0, len(ids), MAX_LIST)]
-        return [self.filter(pk=key) for key in ids]  # no list filter for this key: one each
+            batches = range(0, len(ids), MAX_LIST)
+            return [self.filter(pk__in=ids[i : i + MAX_LIST]).order_by() for i in batches], None
+        if spec is not None and spec.exact:  # an exact filter only: one request per key
+            return [self.filter(pk=key).order_by() for key in ids], None
+        # No filter for this key at all: one walk of the list, the keys matched here.
+        return ([self.order_by()] if ids else []), set(ids)
 
     def in_bulk(self, id_list: Any = None, *, field_name: str = "pk") -> dict[Any, M]:
         """``{pk: object}``, with one request per 1000 keys (``pk__in``)."""
-        if id_list is None:
-            return {obj.pk: obj for obj in self}
-        found: dict[Any, M] = {}
-        for batch in self._bulk_batches(id_list, field_name):
-            found.update((obj.pk, obj) for obj in batch.order_by())
-        return found
+        batches, keys = self._bulk(id_list, field_name)
+        return {obj.pk: obj for batch in batches for obj in batch if keys is None or obj.pk in keys}
 
     async def ain_bulk(self, id_list: Any = None, *, field_name: str = "pk") -> dict[Any, M]:
-        if id_list is None:
-            return {obj.pk: obj async for obj in self}
-        found: dict[Any, M] = {}
-        for batch in self._bulk_batches(id_list, field_name):
-            found.update([(obj.pk, obj) async for obj in batch.order_by()])
-        return found
+        batches, keys = self._bulk(id_list, field_name)
+        return {
+            obj.pk: obj
+            for batch in batches
+            async for obj in batch
+            if keys is None or obj.pk in keys
+        }
 
     # What v1 cannot do ---------------------------------------------------------------------
+
+    def _combinator_query(self, combinator: str, *other_qs: Any, all: bool = False) -> Any:
+        """``union()``, ``intersection()``, ``difference()``: refused (v1 lists one set)."""
+        raise NotSupportedError(
+            f"{self.model.__name__}: {combinator}() is not supported by the API. Combine the "
+            "filters instead: filter(Q(...) | Q(...)) over one field's values, or evaluate both "
+            "querysets and combine their results."
+        )
 
     def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         raise NotSupportedError(

@@ -33,15 +33,20 @@ def _attach(objects: Sequence[Model], field: Field[Any, Any], related: dict[Any,
             field.set_cached_value(obj, target)  # type: ignore[attr-defined]
 
 
+def _targets(queryset: QuerySet[Any], field: Field[Any, Any]) -> Any:
+    """The related model's queryset, with the token ``queryset`` was given (``using_token``)."""
+    targets: Any = field.related_model._base_manager.all()  # type: ignore[union-attr]
+    token = getattr(queryset, "_api_token", None)
+    return targets if token is None else targets.using_token(token)
+
+
 def select_related(queryset: QuerySet[Any], objects: Sequence[Model]) -> None:
     for field in _relations(queryset):
         keys = _keys(objects, field)
-        manager = field.related_model._base_manager  # type: ignore[union-attr]
-        _attach(objects, field, manager.in_bulk(keys) if keys else {})
+        _attach(objects, field, _targets(queryset, field).in_bulk(keys) if keys else {})
 
 
 async def aselect_related(queryset: QuerySet[Any], objects: Sequence[Model]) -> None:
     for field in _relations(queryset):
         keys = _keys(objects, field)
-        manager = field.related_model._base_manager  # type: ignore[union-attr]
-        _attach(objects, field, await manager.ain_bulk(keys) if keys else {})
+        _attach(objects, field, await _targets(queryset, field).ain_bulk(keys) if keys else {})

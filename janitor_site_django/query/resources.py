@@ -60,11 +60,16 @@ class Resource:
     searched: tuple[str, ...]
     #: Model field → v1 sort field.
     sortable: Mapping[str, str]
+    #: The list endpoint's parameters (their encoders tell which values can match at all).
+    spec: specs.ListSpec
     #: Model fields that must be given exactly and go into the path, in order (``campaign`` of
     #: a ready list).
     path_fields: tuple[str, ...] = ()
     #: Boolean fields whose only expressible value is the endpoint's default (``inactive=False``).
     defaults: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    #: The raw parameter that widens a default (``include_inactive`` for ``inactive``): a filter
+    #: on the default value removes it again.
+    widened_by: Mapping[str, str] = dataclasses.field(default_factory=dict)
     #: Extra v1 parameters the detail operation accepts as keyword arguments.
     detail_params: tuple[str, ...] = ()
 
@@ -86,7 +91,9 @@ CODEBASE = Resource(
     filters={"name": exact("name", "names"), "vcs_type": VCS_TYPE},
     searched=("name", "url"),
     sortable=sortable(specs.CODEBASES),
+    spec=specs.CODEBASES,
     defaults={"inactive": False},
+    widened_by={"inactive": "include_inactive"},
     detail_params=("include_inactive",),
 )
 
@@ -111,6 +118,7 @@ RUN = Resource(
     filters=_RUN_FILTERS,
     searched=("run_id", "codebase", "description"),
     sortable=_RUN_SORTABLE,
+    spec=specs.RUNS,
 )
 
 MERGE_PROPOSAL = Resource(
@@ -125,6 +133,7 @@ MERGE_PROPOSAL = Resource(
     },
     searched=("url", "codebase"),
     sortable=sortable(specs.MERGE_PROPOSALS),
+    spec=specs.MERGE_PROPOSALS,
 )
 
 QUEUE_ITEM = Resource(
@@ -141,6 +150,7 @@ QUEUE_ITEM = Resource(
     },
     searched=("codebase",),
     sortable=sortable(specs.QUEUE_ITEMS, suite="campaign"),
+    spec=specs.QUEUE_ITEMS,
 )
 
 ACTIVE_RUN = Resource(
@@ -154,6 +164,7 @@ ACTIVE_RUN = Resource(
     },
     searched=("codebase",),
     sortable=sortable(specs.ACTIVE_RUNS, suite="campaign"),
+    spec=specs.ACTIVE_RUNS,
 )
 
 READY_RUN = Resource(
@@ -165,5 +176,6 @@ READY_RUN = Resource(
     },
     searched=("codebase",),
     sortable=sortable(specs.READY_RUNS),
+    spec=specs.READY_RUNS,
     path_fields=("campaign",),
 )

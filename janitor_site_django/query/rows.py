@@ -1,7 +1,8 @@
 """Turn parsed v1 items into what a queryset yields: model instances, dicts, tuples, values.
 
 Instances are built the way ``Model.from_db`` does, minus its per-field overhead: a bare
-object, its ``__dict__`` filled from the validated item, a fresh ``ModelState``.
+object, its ``__dict__`` filled from the validated item, a fresh ``ModelState``. JSON fields hold
+plain JSON (as the v1 body has it), never the client's pydantic objects.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from django.db.models import Model
+from django.core.exceptions import FieldError
+from django.db import NotSupportedError
+from django.db.models import JSONField, Model
 from django.db.models.base import ModelState
 from django.db.models.query import (
     FlatValuesListIterable,
@@ -21,6 +24,7 @@ from django.db.models.query import (
     ValuesListIterable,
 )
 from django.db.models.utils import create_namedtuple_class
+from pydantic import BaseModel
 
 
 @functools.cache
@@ -35,6 +39,31 @@ def renamed(model: type[Model]) -> tuple[tuple[str, str], ...]:
     return tuple((key, attname) for key, attname in attnames(model) if key != attname)
 
 
+@functools.cache
+def json_keys(model: type[Model]) -> tuple[str, ...]:
+    """The v1 keys of the model's JSON fields."""
+    return tuple(f.name for f in model._meta.concrete_fields if isinstance(f, JSONField))
+
+
+def plain(value: Any) -> Any:
+    """A JSON field's value as plain JSON: the client parses nested shapes into pydantic
+    models (``ResultBranch``…), which serializers, ``model_to_dict`` and DRF cannot handle."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list) and value and isinstance(value[0], BaseModel):
+        return [element.model_dump(mode="json") for element in value]
+    return value
+
+
+def field_values(model: type[Model], item: Any) -> dict[str, Any]:
+    """``{attname: value}`` of every concrete field, from one parsed item."""
+    data = item.__dict__
+    values = {attname: data.get(key) for key, attname in attnames(model)}
+    for key in json_keys(model):
+        values[key] = plain(values[key])
+    return values
+
+
 def instance(model: type[Model], item: Any, db: str | None) -> Model:
     """A model instance from one parsed item (a pydantic model), without ``__init__``.
 
@@ -46,6 +75,8 @@ def instance(model: type[Model], item: Any, db: str | None) -> Model:
     values.update(item.__dict__)
     for key, attname in renamed(model):
         values[attname] = values.pop(key, None)
+    for key in json_keys(model):
+        values[key] = plain(values[key])
     state = ModelState()
     state.adding = False
     state.db = db
@@ -60,9 +91,18 @@ def _key_for(model: type[Model], name: str) -> str:
             return key
     if name == "pk":
         return model._meta.pk.name
-    from django.core.exceptions import FieldError
-
+    if "__" in name:
+        raise NotSupportedError(
+            f"{model.__name__}: values({name!r}) across a relation is not supported by the API. "
+            "Use the foreign key's own value, or select_related() and read the related object."
+        )
     raise FieldError(f"Cannot resolve {name!r} into a field of {model.__name__}")
+
+
+def _getter(model: type[Model], key: str) -> Callable[[Any], Any]:
+    if key in json_keys(model):
+        return lambda item: plain(item.__dict__[key])
+    return lambda item: item.__dict__[key]
 
 
 def converter(queryset: QuerySet[Any]) -> Callable[[Sequence[Any]], list[Any]]:
@@ -73,20 +113,18 @@ def converter(queryset: QuerySet[Any]) -> Callable[[Sequence[Any]], list[Any]]:
     if iterable is ModelIterable:
         return lambda items: [instance(model, item, db) for item in items]
     names = list(queryset.query.values_select) or [attname for _, attname in attnames(model)]
-    keys = [_key_for(model, str(name)) for name in names]
-    pairs = list(zip(names, keys, strict=True))
+    getters = [_getter(model, _key_for(model, str(name))) for name in names]
+    pairs = list(zip(names, getters, strict=True))
     if iterable is ValuesIterable:
-        return lambda items: [{name: item.__dict__[key] for name, key in pairs} for item in items]
+        return lambda items: [{name: get(item) for name, get in pairs} for item in items]
     if iterable is FlatValuesListIterable:
-        key = keys[0]
-        return lambda items: [item.__dict__[key] for item in items]
+        get = getters[0]
+        return lambda items: [get(item) for item in items]
     if iterable is NamedValuesListIterable:
         row = create_namedtuple_class(*names)
-        return lambda items: [row(*(item.__dict__[k] for k in keys)) for item in items]
+        return lambda items: [row(*(get(item) for get in getters)) for item in items]
     if iterable is ValuesListIterable:
-        return lambda items: [tuple(item.__dict__[k] for k in keys) for item in items]
-    from django.db import NotSupportedError
-
+        return lambda items: [tuple(get(item) for get in getters) for item in items]
     raise NotSupportedError(f"{model.__name__}: the iterable {iterable.__name__} is not supported")
 
 
