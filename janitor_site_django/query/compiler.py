@@ -38,6 +38,10 @@ class ApiQuery:
     limit: int | None
     #: The filters can match nothing (``none()``, contradictory filters): make no request.
     empty: bool = False
+    #: ``reverse()``: the exact reverse of the ``sort`` order, slice included. v1 sorts nulls
+    #: last both ways and breaks ties by the ascending key, so ``-x`` is not the reverse of
+    #: ``x``: the walk reads the matching window of the forward order and reverses it.
+    reversed: bool = False
 
     @property
     def signature(self) -> tuple[Any, ...]:
@@ -329,7 +333,8 @@ def _after(value: Any) -> Any:
 
 
 def compile_ordering(query: Query, resource: Resource) -> str | None:
-    """The ``sort`` parameter: ``order_by`` (or ``Meta.ordering``), reversed by ``reverse()``."""
+    """The ``sort`` parameter: ``order_by`` (or ``Meta.ordering``), forward (``reverse()`` is
+    applied to the results: :attr:`ApiQuery.reversed`)."""
     model: type[Model] = query.model  # type: ignore[assignment]
     names: Iterable[Any] = query.order_by or (
         (model._meta.ordering or ()) if query.default_ordering else ()
@@ -343,8 +348,6 @@ def compile_ordering(query: Query, resource: Resource) -> str | None:
                 f"{_model_name(model)} cannot be ordered by {field!r} through the API; "
                 f"sortable fields: {sortable}."
             )
-        if not query.standard_ordering:
-            descending = not descending
         api_field = resource.sortable[field]
         if all(existing.lstrip("-") != api_field for existing in fields):
             fields.append(("-" if descending else "") + api_field)
@@ -353,6 +356,12 @@ def compile_ordering(query: Query, resource: Resource) -> str | None:
 
 def _order_entry(model: type[Model], entry: Any) -> tuple[str, bool]:
     if isinstance(entry, OrderBy) and isinstance(entry.expression, F):
+        if entry.nulls_first:
+            raise _unsupported(
+                model,
+                f"ordering with nulls first ({entry.expression.name})",  # type: ignore[attr-defined]
+                "The API sorts nulls last in both directions; order without nulls_first.",
+            )
         return _field_name(model, str(entry.expression.name)), entry.descending  # type: ignore[attr-defined]
     if isinstance(entry, F):
         return _field_name(model, str(entry.name)), False  # type: ignore[attr-defined]
@@ -387,4 +396,5 @@ def compile_query(query: Query, resource: Resource, extra: Mapping[str, Any]) ->
     sort = compile_ordering(query, resource)
     if sort is not None:
         params["sort"] = sort
-    return ApiQuery(params, path, offset, limit, empty=limit == 0)
+    backward = sort is not None and not query.standard_ordering
+    return ApiQuery(params, path, offset, limit, empty=limit == 0, reversed=backward)

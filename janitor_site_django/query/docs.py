@@ -22,7 +22,14 @@ _LOOKUP_FORMS = {
 }
 
 
-def _rows(resource: Resource) -> Iterable[str]:
+def _text_path(model: type[Model], field: str) -> str:
+    """How a text lookup names ``field``: a foreign key through its target (``codebase__name``:
+    Django allows no ``icontains`` on the key itself, and needs no join for its target)."""
+    related = model._meta.get_field(field).related_model
+    return field if related is None else f"{field}__{related._meta.pk.name}"
+
+
+def _rows(model: type[Model], resource: Resource) -> Iterable[str]:
     for field, spec in resource.filters.items():
         params = {
             "exact": spec.exact,
@@ -40,7 +47,7 @@ def _rows(resource: Resource) -> Iterable[str]:
         yield f"| `{field}=v` (required) | the path: `{listing}({field}, …)` |"
     for field, value in resource.defaults.items():
         yield f"| `{field}={value}` | the endpoint's default (no parameter) |"
-    searched = resource.searched
+    searched = [_text_path(model, field) for field in resource.searched]
     if len(searched) == 1:
         yield f"| `{searched[0]}__icontains=v` | `q` |"
     icontains = " \\| ".join(f"Q({field}__icontains=v)" for field in searched)
@@ -71,7 +78,7 @@ def lookup_table(models: Iterable[type[Model]]) -> str:
             "",
             "| Lookup | v1 parameter |",
             "|---|---|",
-            *_rows(resource),
+            *_rows(model, resource),
         ]
     return "\n".join(lines) + "\n"
 

@@ -167,7 +167,7 @@ class Fetcher:
         wanted = api.params[PK]
         key = self.model._meta.pk.name
         params = {k: v for k, v in api.params.items() if k != PK}
-        listed = ApiQuery(params, api.path, 0, None, api.empty)
+        listed = ApiQuery(params, api.path, 0, None, api.empty)  # one match: order is moot
         return listed, lambda item: bool(item.__dict__[key] == wanted)
 
     def _credentials(self) -> contextlib.AbstractContextManager[None]:

@@ -64,6 +64,9 @@ def walk(api: ApiQuery, size: int) -> Walk:
     """Every page of ``api`` in ``size`` items a request: later pages are requested
     :data:`PREFETCH_DEPTH` ahead while earlier ones are consumed, or, without a total, one
     after another."""
+    if api.reversed:
+        yield from _backward(api, size)
+        return
     first: Page[Any] = yield Fetch(*first_request(api, size), first=True)
     yield Emit(first.items)
     later = later_requests(api, size, first)
@@ -78,6 +81,43 @@ def walk(api: ApiQuery, size: int) -> Walk:
         if index + PREFETCH_DEPTH < len(ahead):
             yield ahead[index + PREFETCH_DEPTH]
         yield Emit(page.items)
+
+
+def _backward(api: ApiQuery, size: int) -> Walk:
+    """A reversed order: the total (one ``limit=0`` request), then the window of the forward
+    order that the reversed slice covers, reversed (without a total: all of it)."""
+    counted: Page[Any] = yield Fetch(0, 0)
+    total = counted.total
+    start = api.offset
+    if total is None:
+        forward = dataclasses.replace(api, offset=0, limit=None, reversed=False)
+    else:
+        end = total if api.limit is None else min(total, api.offset + api.limit)
+        if end <= start:
+            yield Emit([])
+            return
+        forward = dataclasses.replace(api, offset=total - end, limit=end - start, reversed=False)
+        start = 0
+    items: list[Any] = []
+    yield from _collect(walk(forward, size), items)
+    items.reverse()
+    stop = None if total is not None or api.limit is None else start + api.limit
+    yield Emit(items[start:stop])
+
+
+def _collect(steps: Walk, into: list[Any]) -> Walk:
+    """Drive ``steps`` through the caller, keeping what they emit in ``into``."""
+    reply: Any = None
+    while True:
+        try:
+            step = steps.send(reply)
+        except StopIteration:
+            return
+        if isinstance(step, Emit):
+            into.extend(step.items)
+            reply = None
+        else:
+            reply = yield step
 
 
 def _one_after_another(api: ApiQuery, size: int, first: Page[Any]) -> Walk:

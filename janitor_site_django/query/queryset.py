@@ -7,6 +7,7 @@ are fetched through the client (``SiteClient`` / ``AsyncSiteClient``, ``fetch.py
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -120,6 +121,19 @@ class ApiQuerySet(QuerySet[M]):
         compile_ordering(clone.query, self._api_resource)
         return clone
 
+    def prefetch_related(self, *lookups: Any) -> ApiQuerySet[M]:
+        for lookup in lookups:
+            queryset = getattr(lookup, "queryset", None)
+            if queryset is not None and queryset.query.is_sliced:
+                raise NotSupportedError(
+                    f"{self.model.__name__}: prefetch_related(Prefetch({lookup.prefetch_to!r}, "
+                    "queryset=<a sliced queryset>)) is not supported by the API: v1 cannot take "
+                    "the first rows of each related object in one request. Prefetch without the "
+                    "slice and slice each object's list, or query each object's rows."
+                )
+        clone: ApiQuerySet[M] = super().prefetch_related(*lookups)
+        return clone
+
     def _api_query(self) -> ApiQuery:
         return compile_query(self.query, self._api_resource, self._api_extra)
 
@@ -167,6 +181,10 @@ class ApiQuerySet(QuerySet[M]):
     def _fetch_all(self) -> None:
         if self._result_cache is None:
             convert = rows.converter(self)  # refuses unconvertible values() before any request
+            if self._deduplicated():
+                items = list(self._unsliced()._items())
+                self._result_cache = self._distinct_rows(items, convert)
+                return
             results = self._results(list(self._items()), convert)
             if self._iterable_class is ModelIterable and self.query.select_related:
                 relations.select_related(self, results)
@@ -177,6 +195,10 @@ class ApiQuerySet(QuerySet[M]):
     async def _afetch_all(self) -> None:
         if self._result_cache is None:
             convert = rows.converter(self)
+            if self._deduplicated():
+                items = [item async for item in self._unsliced()._aitems()]
+                self._result_cache = self._distinct_rows(items, convert)
+                return
             results = self._results([item async for item in self._aitems()], convert)
             if self._iterable_class is ModelIterable and self.query.select_related:
                 await relations.aselect_related(self, results)
@@ -199,6 +221,9 @@ class ApiQuerySet(QuerySet[M]):
         are selected and prefetched per page."""
         chunk_size = chunk_size or ITERATOR_CHUNK
         convert = rows.converter(self)
+        if self._deduplicated():
+            yield from self._distinct_rows(list(self._unsliced()._items(chunk_size)), convert)
+            return
         batch: list[Any] = []
         for item in self._items(chunk_size):
             batch.append(item)
@@ -216,6 +241,11 @@ class ApiQuerySet(QuerySet[M]):
         """Results page by page from ``AsyncSiteClient``, without the result cache."""
         chunk_size = chunk_size or ITERATOR_CHUNK
         convert = rows.converter(self)
+        if self._deduplicated():
+            items = [item async for item in self._unsliced()._aitems(chunk_size)]
+            for row in self._distinct_rows(items, convert):
+                yield row
+            return
         batch: list[Any] = []
         async for item in self._aitems(chunk_size):
             batch.append(item)
@@ -255,10 +285,18 @@ class ApiQuerySet(QuerySet[M]):
 
     def count(self) -> int:
         """``total`` of the filtered set (one ``limit=0`` request, or none if already known)."""
+        if self._deduplicated():
+            self._fetch_all()
+            assert self._result_cache is not None
+            return len(self._result_cache)
         counted = self._fetcher().run(self._count())
         return sum(1 for _ in self._items()) if counted is None else counted
 
     async def acount(self) -> int:
+        if self._deduplicated():
+            await self._afetch_all()
+            assert self._result_cache is not None
+            return len(self._result_cache)
         counted = await self._fetcher().arun(self._count())
         return len([item async for item in self._aitems()]) if counted is None else counted
 
@@ -322,8 +360,10 @@ class ApiQuerySet(QuerySet[M]):
         if PK in api.params:
             return None
         sliced = self.query.is_sliced
+        if api.reversed and sliced:
+            return None  # the reversed walk picks the slice
         self.query.set_limits(high=2)
-        page_api = self._api_query()
+        page_api = dataclasses.replace(self._api_query(), reversed=False)  # order is moot
         if page_api.empty:  # a slice of nothing
             return [], 0
         assert page_api.limit is not None
@@ -368,6 +408,17 @@ class ApiQuerySet(QuerySet[M]):
         results = self._results(items[:1])
         await self._arelated(results)
         return results[0]  # type: ignore[no-any-return]
+
+    def latest(self, *fields: Any) -> M:
+        """The first object of the fields' descending order as v1 sorts it, nulls last (the
+        newest with a value), not the exact reverse of the ascending one (which would put the
+        objects without a value first)."""
+        if not fields or self.query.is_sliced:
+            return super().latest(*fields)  # Django's errors
+        flipped = [f[1:] if f.startswith("-") else "-" + f for f in fields if isinstance(f, str)]
+        if len(flipped) != len(fields):
+            return super().latest(*fields)
+        return self._earliest(*flipped)  # type: ignore[attr-defined,no-any-return]
 
     async def afirst(self) -> M | None:
         queryset = self._chain() if self.ordered else self.order_by("pk")
@@ -442,10 +493,33 @@ class ApiQuerySet(QuerySet[M]):
         raise NotSupportedError(f"{self.model.__name__}: datetimes() is not supported by the API.")
 
     def distinct(self, *field_names: Any) -> ApiQuerySet[M]:
-        """A no-op: API lists have no duplicate rows (distinct on fields is not supported)."""
+        """Objects are distinct already (a v1 list has no duplicates); ``values()`` rows are made
+        distinct here, over the whole list, before the slice (distinct on fields is refused)."""
         if field_names:
             raise NotSupportedError(f"{self.model.__name__}: distinct(fields) is not supported.")
-        return self._chain()
+        clone: ApiQuerySet[M] = super().distinct()
+        return clone
+
+    def _deduplicated(self) -> bool:
+        return bool(self.query.distinct) and self._iterable_class is not ModelIterable
+
+    def _distinct_rows(
+        self, items: list[Any], convert: Callable[[Sequence[Any]], list[Any]]
+    ) -> list[Any]:
+        """The distinct rows of the unsliced list, in order, then the slice."""
+        seen: set[str] = set()
+        rows_: list[Any] = []
+        for row in convert(items):
+            key = repr(row)
+            if key not in seen:
+                seen.add(key)
+                rows_.append(row)
+        return rows_[self.query.low_mark : self.query.high_mark]
+
+    def _unsliced(self) -> ApiQuerySet[M]:
+        clone = self._chain()
+        clone.query.clear_limits()
+        return clone
 
     create = _read_only("create")
     get_or_create = _read_only("get_or_create")

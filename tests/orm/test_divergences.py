@@ -11,7 +11,7 @@ import anyio.to_thread
 import pytest
 from django.core import serializers
 from django.db import NotSupportedError
-from django.db.models import Q
+from django.db.models import F, Prefetch, Q
 from django.forms.models import model_to_dict
 
 from janitor_site_django.models import ActiveRun, Codebase, ReadyRun, Run
@@ -233,3 +233,59 @@ async def test_using_token_reaches_the_writes_of_its_objects(
 async def test_an_active_run_key_with_a_slash_is_matched_on_the_list(mode: str) -> None:
     with assert_num_api_calls(1), pytest.raises(ActiveRun.DoesNotExist):
         await evaluate(mode, ActiveRun.objects.all(), "get", Q(pk="no/such-run"))
+
+
+@pytest.mark.parametrize("order", [("duration",), ("-duration",), ("result_code", "-start_time")])
+@pytest.mark.parametrize("window", [slice(None), slice(0, 1), slice(3, 17), slice(40, None)])
+async def test_reverse_is_the_exact_reverse_of_the_order(
+    mode: str, wire: Wire, order: tuple[str, ...], window: slice
+) -> None:
+    """Nulls and ties included: v1's ``-x`` keeps nulls last and ties by ascending key, so
+    ``reverse()`` is not ``-x`` (Django reverses every term, nulls placement and key too)."""
+    sort = ",".join(order)
+    forward = [r["run_id"] for r in wire.items("/api/runs", campaign="debianize", sort=sort)]
+    assert any(r["duration"] is None for r in wire.items("/api/runs", campaign="debianize"))
+    queryset = Run.objects.filter(campaign="debianize").order_by(*order).reverse()[window]
+    got = [run.run_id for run in await evaluate(mode, queryset)]
+    assert got == forward[::-1][window]
+    last = await evaluate(mode, Run.objects.filter(campaign="debianize").order_by(*order), "last")
+    assert last.run_id == forward[-1]
+
+
+def test_nulls_first_is_refused_before_any_request() -> None:
+    refused_before_io(
+        lambda: Run.objects.order_by(F("duration").asc(nulls_first=True)), "nulls first"
+    )
+
+
+async def test_latest_is_the_newest_with_a_value(mode: str, wire: Wire) -> None:
+    runs = wire.items("/api/runs", campaign="debianize", sort="-finish_time")
+    assert runs[-1]["finish_time"] is None  # nulls last in both directions
+    queryset = Run.objects.filter(campaign="debianize")
+    assert (await evaluate(mode, queryset, "latest", "finish_time")).run_id == runs[0]["run_id"]
+    oldest = wire.items("/api/runs", campaign="debianize", sort="finish_time")[0]
+    assert (await evaluate(mode, queryset, "earliest", "finish_time")).run_id == oldest["run_id"]
+
+
+async def test_distinct_values_rows(mode: str, wire: Wire) -> None:
+    runs = wire.items("/api/runs", campaign="debianize", sort="codebase")
+    codebases = list(dict.fromkeys(r["codebase"] for r in runs))
+    assert len(codebases) < len(runs)
+    queryset = Run.objects.filter(campaign="debianize").order_by("codebase")
+    rows = queryset.values("codebase").distinct()
+    assert await evaluate(mode, rows) == [{"codebase": name} for name in codebases]
+    assert await evaluate(mode, rows, "count") == len(codebases)
+    flat = queryset.values_list("codebase", flat=True).distinct()[2:5]
+    assert await evaluate(mode, flat) == codebases[2:5]
+    pairs = queryset.values_list("codebase", "campaign").distinct()
+    assert await evaluate(mode, pairs) == [(name, "debianize") for name in codebases]
+    assert len(await evaluate(mode, queryset.distinct())) == len(runs)  # objects: distinct already
+
+
+def test_a_sliced_prefetch_is_refused_before_any_request() -> None:
+    refused_before_io(
+        lambda: Codebase.objects.prefetch_related(
+            Prefetch("runs", queryset=Run.objects.all()[:2], to_attr="recent")
+        ),
+        r"Prefetch\('recent', queryset=<a sliced queryset>\)",
+    )
