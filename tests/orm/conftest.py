@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import anyio.to_thread
 import httpx
 import pytest
 
@@ -53,3 +54,35 @@ class Wire:
 @pytest.fixture(scope="session")
 def wire(janitor_emulator: EmulatorServer) -> Wire:
     return Wire(janitor_emulator.url)
+
+
+class Orm:
+    """Evaluates querysets in one mode: the sync API in a worker thread, or the async API.
+
+    ``await orm.list(qs)`` is ``list(qs)`` or ``[x async for x in qs]``; ``await orm(qs,
+    "count")`` is ``qs.count()`` or ``await qs.acount()``; ``iterator`` maps to ``aiterator``.
+    """
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    async def list(self, queryset: Any) -> list[Any]:
+        if self.mode == "sync":
+            return await anyio.to_thread.run_sync(lambda: list(queryset))
+        return [obj async for obj in queryset]
+
+    async def __call__(self, queryset: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        if self.mode == "sync":
+            call: Callable[[], Any] = lambda: getattr(queryset, method)(*args, **kwargs)  # noqa: E731
+            if method == "iterator":
+                return await anyio.to_thread.run_sync(lambda: list(call()))
+            return await anyio.to_thread.run_sync(call)
+        if method == "iterator":
+            return [obj async for obj in queryset.aiterator(*args, **kwargs)]
+        return await getattr(queryset, "a" + method)(*args, **kwargs)
+
+
+@pytest.fixture(params=["sync", "async"])
+def orm(request: pytest.FixtureRequest) -> Orm:
+    """The ORM in each mode: every test using it runs twice, sync and async."""
+    return Orm(str(request.param))

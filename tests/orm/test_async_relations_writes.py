@@ -13,7 +13,7 @@ from janitor_site_django.models import Codebase, Run
 from janitor_site_django.testing import assert_num_api_calls, capture_api_calls
 from janitor_site_django.testing.emulator import EmulatorServer, start_emulator
 
-from .conftest import Wire
+from .conftest import Orm, Wire
 
 
 @pytest.mark.anyio
@@ -37,11 +37,17 @@ async def test_async_evaluation_uses_the_async_client(wire: Wire) -> None:
         await Run.objects.aget(pk="no-such-run")
 
 
-@pytest.mark.usefixtures("no_sql")
-def test_select_related_is_one_batched_request(wire: Wire) -> None:
+@pytest.mark.anyio
+async def test_select_related_is_one_batched_request(orm: Orm, wire: Wire) -> None:
     with assert_num_api_calls(2):
-        runs = list(Run.objects.select_related("codebase").filter(campaign="debianize")[:40])
+        runs = await orm.list(
+            Run.objects.select_related("codebase").filter(campaign="debianize")[:40]
+        )
         urls = {run.codebase.url for run in runs}
+    with assert_num_api_calls(2):
+        one = await orm(Run.objects.select_related("codebase"), "get", pk=runs[0].run_id)
+    with assert_num_api_calls(0):
+        assert one.codebase.url in urls
     assert urls == {
         c["url"]
         for c in wire.items("/api/codebases", include_inactive="true")
@@ -49,30 +55,34 @@ def test_select_related_is_one_batched_request(wire: Wire) -> None:
     }
 
 
-@pytest.mark.usefixtures("no_sql")
-def test_prefetch_related_batches_forward_and_reverse(wire: Wire) -> None:
+@pytest.mark.anyio
+async def test_prefetch_related_batches_forward_and_reverse(orm: Orm, wire: Wire) -> None:
     with assert_num_api_calls(2):
-        runs = list(Run.objects.filter(campaign="debianize").prefetch_related("codebase")[:30])
+        runs = await orm.list(
+            Run.objects.filter(campaign="debianize").prefetch_related("codebase")[:30]
+        )
+    with assert_num_api_calls(0):
         assert all(run.codebase.name == run.codebase_id for run in runs)
     names = [c["name"] for c in wire.items("/api/codebases")][:3]
     with assert_num_api_calls(2):
-        codebases = list(Codebase.objects.filter(name__in=names).prefetch_related("runs"))
+        codebases = await orm.list(Codebase.objects.filter(name__in=names).prefetch_related("runs"))
+    with assert_num_api_calls(0):
         counted = {c.name: len(c.runs.all()) for c in codebases}
     expected = {name: len(wire.items("/api/runs", codebase=name)) for name in names}
     assert counted == expected
 
 
-@pytest.mark.usefixtures("no_sql")
-def test_reverse_managers_and_lazy_forward_access(wire: Wire) -> None:
+@pytest.mark.anyio
+async def test_reverse_managers_and_lazy_forward_access(orm: Orm, wire: Wire) -> None:
     name = wire.items("/api/merge-proposals")[0]["codebase"]
-    codebase = Codebase.objects.get(pk=name)
-    assert [r.run_id for r in codebase.runs.all()] == [
+    codebase = await orm(Codebase.objects, "get", pk=name)
+    assert [r.run_id for r in await orm.list(codebase.runs.all())] == [
         r["run_id"] for r in wire.items("/api/runs", codebase=name)
     ]
-    assert codebase.merge_proposals.count() == len(
+    assert await orm(codebase.merge_proposals, "count") == len(
         wire.items("/api/merge-proposals", codebase=name)
     )
-    run = codebase.runs.first()
+    run = await orm(codebase.runs, "first")
     assert run is not None
     with assert_num_api_calls(0):
         assert run.codebase is codebase  # known from the reverse manager
