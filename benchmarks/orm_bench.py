@@ -1,16 +1,18 @@
 """ORM costs against the emulator (``make bench``; not a test).
 
-1. ``list(Run.objects.all()[:50])`` vs ``SiteClient.list_runs(limit=50)``: median ratio,
+1. ``list(Run.objects.all()[:50])`` vs ``SiteClient.list_runs(limit=50)``, and the async pair
+   (``[r async for r in …]`` vs ``await AsyncSiteClient.list_runs(limit=50)``): median ratio,
    interleaved rounds (target ≤ 1.10).
-2. Iterating every run of a 100,000-run data set with ``Run.objects.iterator()`` vs a naive
-   sequential raw-httpx paging loop (``limit=1000``, ``.json()``): wall time ratio (target
-   ≤ 0.8) and peak RSS growth of the ORM loop (target ≤ 30 MB). Each loop runs in its own
-   process so that peak RSS is its own.
+2. Iterating every run of a 100,000-run data set with ``Run.objects.iterator()`` and ``async
+   for … in Run.objects.aiterator()`` vs a naive sequential raw-httpx paging loop
+   (``limit=1000``, ``.json()``): wall time ratio (target ≤ 0.8) and peak RSS growth of the
+   ORM loop (target ≤ 30 MB). Each loop runs in its own process so that peak RSS is its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import resource
@@ -43,17 +45,21 @@ def _peak_rss_mb() -> float:
 
 def loop(mode: str, url: str) -> dict[str, Any]:
     """One full iteration in this process: seconds, items and peak RSS growth."""
-    if mode == "orm":
+    if mode in ("orm", "aorm"):
         _django(url)
         from janitor_site_django.models import Run
-
-        iterate = Run.objects.iterator
     before = _peak_rss_mb()
     started = time.perf_counter()
     count = 0
     if mode == "orm":
-        for _run in iterate():
+        for _run in Run.objects.iterator():
             count += 1
+    elif mode == "aorm":
+
+        async def iterate() -> int:
+            return sum([1 async for _run in Run.objects.aiterator()])
+
+        count = asyncio.run(iterate())
     else:
         with httpx.Client(base_url=url, timeout=60) as client:
             offset = 0
@@ -70,9 +76,17 @@ def loop(mode: str, url: str) -> dict[str, Any]:
     }
 
 
+def _report(label: str, rounds: int, orm_times: list[float], raw_times: list[float]) -> None:
+    orm_median, raw_median = statistics.median(orm_times), statistics.median(raw_times)
+    print(f"list of 50 runs ({label}), {rounds} interleaved rounds, medians:")
+    print(f"  client list_runs(limit=50)       {raw_median * 1000:7.3f} ms")
+    print(f"  ORM Run.objects.all()[:50]       {orm_median * 1000:7.3f} ms")
+    print(f"  ratio                            {orm_median / raw_median:7.3f}  (target ≤ 1.10)")
+
+
 def list_ratio(url: str, rounds: int) -> None:
     _django(url)
-    from janitor_site_django.client import get_client
+    from janitor_site_django.client import get_async_client, get_client
     from janitor_site_django.models import Run
 
     client = get_client()
@@ -93,11 +107,31 @@ def list_ratio(url: str, rounds: int) -> None:
         started = time.perf_counter()
         raw()
         raw_times.append(time.perf_counter() - started)
-    orm_median, raw_median = statistics.median(orm_times), statistics.median(raw_times)
-    print(f"list of 50 runs, {rounds} interleaved rounds, medians:")
-    print(f"  SiteClient.list_runs(limit=50)   {raw_median * 1000:7.3f} ms")
-    print(f"  list(Run.objects.all()[:50])     {orm_median * 1000:7.3f} ms")
-    print(f"  ratio                            {orm_median / raw_median:7.3f}  (target ≤ 1.10)")
+    _report("sync", rounds, orm_times, raw_times)
+
+    async def interleaved() -> tuple[list[float], list[float]]:
+        aclient = get_async_client()
+
+        async def aorm() -> None:
+            assert len([run async for run in Run.objects.all()[:50]]) == 50
+
+        async def araw() -> None:
+            await aclient.list_runs(limit=50, sort="-start_time,run_id")
+
+        for _ in range(20):
+            await aorm()
+            await araw()
+        orm_times, raw_times = [], []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            await aorm()
+            orm_times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            await araw()
+            raw_times.append(time.perf_counter() - started)
+        return orm_times, raw_times
+
+    _report("async", rounds, *asyncio.run(interleaved()))
 
 
 def main() -> None:
@@ -105,7 +139,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2, help="emulator worker processes")
-    parser.add_argument("--loop", choices=("orm", "naive"), help=argparse.SUPPRESS)
+    parser.add_argument("--loop", choices=("orm", "aorm", "naive"), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.loop:
@@ -120,22 +154,21 @@ def main() -> None:
         with start_emulator(database, seed="none", extra_args=arguments) as server:
             list_ratio(server.url, options.rounds)
             results = {}
-            for mode in ("naive", "orm", "naive", "orm"):
+            for mode in ("naive", "orm", "aorm", "naive", "orm", "aorm"):
                 out = subprocess.run(
                     [sys.executable, __file__, "--loop", mode, "--url", server.url],
                     capture_output=True, text=True, check=True,
                 )  # fmt: skip
                 results.setdefault(mode, []).append(json.loads(out.stdout))
     naive = min(r["seconds"] for r in results["naive"])
-    orm = min(r["seconds"] for r in results["orm"])
-    items = results["orm"][0]["items"]
-    assert items == results["naive"][0]["items"] == options.runs, results
-    print(f"iterating {items} runs (best of 2):")
+    print(f"iterating {options.runs} runs (best of 2):")
     print(f"  naive raw-httpx paging loop      {naive:7.2f} s")
-    print(f"  Run.objects.iterator()           {orm:7.2f} s")
-    print(f"  ratio                            {orm / naive:7.3f}  (target ≤ 0.8)")
-    growth = max(r["rss_growth_mb"] for r in results["orm"])
-    print(f"  ORM peak RSS growth              {growth:7.1f} MB (target ≤ 30)")
+    for mode, label in (("orm", "Run.objects.iterator()"), ("aorm", "Run.objects.aiterator()")):
+        seconds = min(r["seconds"] for r in results[mode])
+        assert results[mode][0]["items"] == results["naive"][0]["items"] == options.runs, results
+        growth = max(r["rss_growth_mb"] for r in results[mode])
+        print(f"  {label:<32} {seconds:7.2f} s, ratio {seconds / naive:5.3f} (target ≤ 0.8)")
+        print(f"  {'':<32} peak RSS growth {growth:5.1f} MB (target ≤ 30)")
 
 
 if __name__ == "__main__":
