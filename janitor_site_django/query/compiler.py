@@ -332,15 +332,23 @@ def _after(value: Any) -> Any:
     return value + MICROSECOND
 
 
+def _ordering(query: Query) -> Iterable[Any]:
+    model: type[Model] = query.model  # type: ignore[assignment]
+    return query.order_by or ((model._meta.ordering or ()) if query.default_ordering else ())
+
+
+def ordering_fields(query: Query) -> list[str]:
+    """The model fields the query is ordered by, in order."""
+    model: type[Model] = query.model  # type: ignore[assignment]
+    return [_order_entry(model, entry)[0] for entry in _ordering(query)]
+
+
 def compile_ordering(query: Query, resource: Resource) -> str | None:
     """The ``sort`` parameter: ``order_by`` (or ``Meta.ordering``), forward (``reverse()`` is
     applied to the results: :attr:`ApiQuery.reversed`)."""
     model: type[Model] = query.model  # type: ignore[assignment]
-    names: Iterable[Any] = query.order_by or (
-        (model._meta.ordering or ()) if query.default_ordering else ()
-    )
     fields: list[str] = []
-    for entry in names:
+    for entry in _ordering(query):
         field, descending = _order_entry(model, entry)
         if field not in resource.sortable:
             sortable = ", ".join(resource.sortable)

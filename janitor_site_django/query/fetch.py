@@ -283,4 +283,5 @@ class Fetcher:
                 calls = self.page(api, step.offset, step.limit)
                 ahead.append(asyncio.ensure_future(self.arun(calls, client)))
             else:
-                page = await self.arun(self.page(api, step.offset, step.limit), client)
+                flow = self.first_page if step.first else self.page
+                page = await self.arun(flow(api, step.offset, step.limit), client)

@@ -84,10 +84,13 @@ def walk(api: ApiQuery, size: int) -> Walk:
 
 
 def _backward(api: ApiQuery, size: int) -> Walk:
-    """A reversed order: the total (one ``limit=0`` request), then the window of the forward
-    order that the reversed slice covers, reversed (without a total: all of it)."""
-    counted: Page[Any] = yield Fetch(0, 0)
-    total = counted.total
+    """A reversed order: the whole forward order reversed, then the slice; for a slice with an
+    end, the total first (one ``limit=0`` request) and only the window of the forward order that
+    it covers (without a total: all of it)."""
+    total = None
+    if api.limit is not None:
+        counted: Page[Any] = yield Fetch(0, 0)
+        total = counted.total
     start = api.offset
     if total is None:
         forward = dataclasses.replace(api, offset=0, limit=None, reversed=False)

@@ -19,7 +19,7 @@ from django.db.models.query import ModelIterable
 from .. import exceptions
 from ..client import Operation
 from . import relations, rows
-from .compiler import PK, ApiQuery, compile_ordering, compile_query
+from .compiler import PK, ApiQuery, compile_ordering, compile_query, ordering_fields
 from .fetch import MAX_LIST, Calls, Family, Fetcher
 from .resources import Resource
 
@@ -131,6 +131,8 @@ class ApiQuerySet(QuerySet[M]):
                     "the first rows of each related object in one request. Prefetch without the "
                     "slice and slice each object's list, or query each object's rows."
                 )
+            if lookup is not None:
+                relations.check_prefetch(self.model, getattr(lookup, "prefetch_through", lookup))
         clone: ApiQuerySet[M] = super().prefetch_related(*lookups)
         return clone
 
@@ -149,11 +151,16 @@ class ApiQuerySet(QuerySet[M]):
     def _aitems(self, page_size: int | None = None) -> AsyncIterator[Any]:
         return self._fetcher().aitems(self._api_query(), page_size)
 
+    def _converter(self) -> Callable[[Sequence[Any]], list[Any]]:
+        """How items become results; what cannot be converted is refused before any request."""
+        relations.check_select_related(self)
+        return rows.converter(self)
+
     def _results(
         self, items: list[Any], convert: Callable[[Sequence[Any]], list[Any]] | None = None
     ) -> list[Any]:
         """Items as this queryset's results (instances carry its token for their writes)."""
-        results = (convert or rows.converter(self))(items)
+        results = (convert or self._converter())(items)
         if self._iterable_class is ModelIterable:
             rows.attach_known_related(self, results)
             if self._api_token is not None:
@@ -180,7 +187,7 @@ class ApiQuerySet(QuerySet[M]):
 
     def _fetch_all(self) -> None:
         if self._result_cache is None:
-            convert = rows.converter(self)  # refuses unconvertible values() before any request
+            convert = self._converter()
             if self._deduplicated():
                 items = list(self._unsliced()._items())
                 self._result_cache = self._distinct_rows(items, convert)
@@ -194,7 +201,7 @@ class ApiQuerySet(QuerySet[M]):
 
     async def _afetch_all(self) -> None:
         if self._result_cache is None:
-            convert = rows.converter(self)
+            convert = self._converter()
             if self._deduplicated():
                 items = [item async for item in self._unsliced()._aitems()]
                 self._result_cache = self._distinct_rows(items, convert)
@@ -220,7 +227,7 @@ class ApiQuerySet(QuerySet[M]):
         :data:`ITERATOR_CHUNK`), without the result cache: memory stays flat. Related objects
         are selected and prefetched per page."""
         chunk_size = chunk_size or ITERATOR_CHUNK
-        convert = rows.converter(self)
+        convert = self._converter()
         if self._deduplicated():
             yield from self._distinct_rows(list(self._unsliced()._items(chunk_size)), convert)
             return
@@ -240,7 +247,7 @@ class ApiQuerySet(QuerySet[M]):
     async def aiterator(self, chunk_size: int | None = None) -> AsyncIterator[M]:
         """Results page by page from ``AsyncSiteClient``, without the result cache."""
         chunk_size = chunk_size or ITERATOR_CHUNK
-        convert = rows.converter(self)
+        convert = self._converter()
         if self._deduplicated():
             items = [item async for item in self._unsliced()._aitems(chunk_size)]
             for row in self._distinct_rows(items, convert):
@@ -374,6 +381,7 @@ class ApiQuerySet(QuerySet[M]):
     def get(self, *args: Any, **kwargs: Any) -> M:
         """By primary key through the detail endpoint; otherwise ``limit=2``."""
         clone = self._get_clone(args, kwargs)
+        clone._converter()
         found = clone._fetcher().run(clone._get())
         if found is None:
             items = list(clone._items())
@@ -382,6 +390,7 @@ class ApiQuerySet(QuerySet[M]):
 
     async def aget(self, *args: Any, **kwargs: Any) -> M:
         clone = self._get_clone(args, kwargs)
+        clone._converter()
         found = await clone._fetcher().arun(clone._get())
         if found is None:
             items = [item async for item in clone._aitems()]
@@ -421,7 +430,9 @@ class ApiQuerySet(QuerySet[M]):
         return self._earliest(*flipped)  # type: ignore[attr-defined,no-any-return]
 
     async def afirst(self) -> M | None:
-        queryset = self._chain() if self.ordered else self.order_by("pk")
+        queryset = self if self.ordered else self.order_by("pk")
+        if queryset._result_cache is not None:  # as first() reads it, through queryset[:1]
+            return queryset._result_cache[0] if queryset._result_cache else None
         async for obj in queryset[:1]:
             return obj
         return None
@@ -441,6 +452,10 @@ class ApiQuerySet(QuerySet[M]):
         if self._iterable_class is not ModelIterable:
             raise TypeError("in_bulk() cannot be used with values() or values_list().")
         if field_name not in ("pk", self.model._meta.pk.name):
+            if not getattr(self.model._meta.get_field(field_name), "unique", False):
+                raise ValueError(
+                    f"in_bulk()'s field_name must be a unique field but {field_name!r} isn't."
+                )
             raise NotSupportedError(f"{self.model.__name__}: in_bulk() works by primary key only.")
         if id_list is None:
             return [self._chain()], None
@@ -507,10 +522,12 @@ class ApiQuerySet(QuerySet[M]):
         self, items: list[Any], convert: Callable[[Sequence[Any]], list[Any]]
     ) -> list[Any]:
         """The distinct rows of the unsliced list, in order, then the slice."""
+        # As Django's SELECT DISTINCT, which also selects the ordering's columns.
+        ordering = [rows.key_for(self.model, name) for name in ordering_fields(self.query)]
         seen: set[str] = set()
         rows_: list[Any] = []
-        for row in convert(items):
-            key = repr(row)
+        for item, row in zip(items, convert(items), strict=True):
+            key = repr((row, [item.__dict__[name] for name in ordering]))
             if key not in seen:
                 seen.add(key)
                 rows_.append(row)

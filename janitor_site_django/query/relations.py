@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.core.exceptions import FieldError
+from django.db import NotSupportedError
 from django.db.models import Field, Model, QuerySet
 
 
@@ -50,3 +52,42 @@ async def aselect_related(queryset: QuerySet[Any], objects: Sequence[Model]) -> 
     for field in _relations(queryset):
         keys = _keys(objects, field)
         _attach(objects, field, await _targets(queryset, field).ain_bulk(keys) if keys else {})
+
+
+def check_select_related(queryset: QuerySet[Any]) -> None:
+    """The names Django's SQL compiler would reject, rejected as it does (before any request)."""
+    wanted = queryset.query.select_related
+    if not isinstance(wanted, dict):
+        return
+    _check_names(queryset.model, wanted)
+
+
+def _check_names(model: type[Model], wanted: dict[str, Any]) -> None:
+    relations = {f.name: f for f in model._meta.concrete_fields if f.is_relation}
+    choices = ", ".join(relations) or "(none)"
+    for name, nested in wanted.items():
+        field = relations.get(name)
+        if field is None:
+            known = any(f.name == name for f in model._meta.concrete_fields)
+            what = "Non-relational field" if known else "Invalid field name(s)"
+            raise FieldError(f"{what} given in select_related: '{name}'. Choices are: {choices}")
+        if nested:
+            _check_names(field.related_model, nested)  # type: ignore[arg-type]
+
+
+def check_prefetch(model: type[Model], through: str) -> None:
+    """A reverse relation to an API model must be listable for many parents in one request."""
+    name = through.split("__", 1)[0]
+    related = next((r for r in model._meta.related_objects if r.get_accessor_name() == name), None)
+    target: Any = getattr(related, "related_model", None)
+    resource = getattr(target, "api_resource", None)
+    if related is None or resource is None:
+        return  # Django reports unknown names; forward relations batch by key
+    key = related.field.name
+    spec = resource.filters.get(key)
+    if resource.path_fields or spec is None or spec.many is None:
+        raise NotSupportedError(
+            f"{model.__name__}: prefetch_related({through!r}) is not supported by the API: "
+            f"{target.__name__} lists cannot be filtered by many {key}s at once. Query each "
+            f"object's {name} instead."
+        )

@@ -84,7 +84,7 @@ def instance(model: type[Model], item: Any, db: str | None) -> Model:
     return obj
 
 
-def _key_for(model: type[Model], name: str) -> str:
+def key_for(model: type[Model], name: str) -> str:
     """The v1 key holding a ``values()`` name (a field name or attname)."""
     for key, attname in attnames(model):
         if name in (key, attname):
@@ -113,7 +113,7 @@ def converter(queryset: QuerySet[Any]) -> Callable[[Sequence[Any]], list[Any]]:
     if iterable is ModelIterable:
         return lambda items: [instance(model, item, db) for item in items]
     names = list(queryset.query.values_select) or [attname for _, attname in attnames(model)]
-    getters = [_getter(model, _key_for(model, str(name))) for name in names]
+    getters = [_getter(model, key_for(model, str(name))) for name in names]
     pairs = list(zip(names, getters, strict=True))
     if iterable is ValuesIterable:
         return lambda items: [{name: get(item) for name, get in pairs} for item in items]

@@ -10,6 +10,7 @@ from typing import Any
 import anyio.to_thread
 import pytest
 from django.core import serializers
+from django.core.exceptions import FieldError
 from django.db import NotSupportedError
 from django.db.models import F, Prefetch, Q
 from django.forms.models import model_to_dict
@@ -18,7 +19,7 @@ from janitor_site_django.models import ActiveRun, Codebase, ReadyRun, Run
 from janitor_site_django.testing import assert_num_api_calls, capture_api_calls
 from janitor_site_django.testing.emulator import EmulatorServer, start_emulator
 
-from .conftest import Wire
+from .conftest import Orm, Wire
 
 pytestmark = pytest.mark.anyio
 
@@ -289,3 +290,64 @@ def test_a_sliced_prefetch_is_refused_before_any_request() -> None:
         ),
         r"Prefetch\('recent', queryset=<a sliced queryset>\)",
     )
+
+
+# Found by the conformance suite ---------------------------------------------------------------
+
+
+async def test_select_related_names_django_rejects_are_rejected(mode: str) -> None:
+    for queryset, message in [
+        (Run.objects.select_related("nope"), "Invalid field name"),
+        (Run.objects.select_related("campaign"), "Non-relational field"),
+        (Codebase.objects.select_related("runs"), r"Choices are: \(none\)"),
+    ]:
+        with capture_api_calls() as calls, pytest.raises(FieldError, match=message):
+            await evaluate(mode, queryset[:3])
+        assert not [call for call in calls if call.sent]
+    assert await evaluate(mode, Run.objects.select_related("nope"), "count") > 0  # as Django
+
+
+async def test_an_unsliced_reverse_is_one_walk(mode: str, wire: Wire) -> None:
+    forward = [r["run_id"] for r in wire.items("/api/runs", campaign="debianize")]
+    with assert_num_api_calls(1):
+        got = await evaluate(mode, Run.objects.filter(campaign="debianize").reverse())
+    assert [run.run_id for run in got] == forward[::-1]
+
+
+async def test_first_after_evaluation_reads_the_result_cache(mode: str) -> None:
+    queryset = Run.objects.filter(campaign="debianize")
+    runs = await evaluate(mode, queryset)
+    with assert_num_api_calls(0):
+        first = await evaluate(mode, queryset, "first")
+    assert first is runs[0]
+
+
+async def test_clones_share_a_total_in_both_modes(mode: str) -> None:
+    queryset = Run.objects.filter(campaign="debianize")
+    await evaluate(mode, queryset[:5])
+    with assert_num_api_calls(0):
+        assert await evaluate(mode, queryset, "count") > 5
+    with assert_num_api_calls(0):  # the first page a clone fetched serves the same slice
+        assert len(await evaluate(mode, queryset[:5])) == 5
+
+
+def test_prefetching_a_relation_v1_cannot_batch_is_refused_at_once() -> None:
+    for name in ("active_runs", "ready_runs"):
+        refused_before_io(
+            lambda name=name: Codebase.objects.prefetch_related(name),  # type: ignore[misc]
+            rf"prefetch_related\('{name}'\) is not supported",
+        )
+
+
+async def test_distinct_values_hold_the_orderings_columns_as_django_does(
+    mode: str, wire: Wire
+) -> None:
+    runs = wire.items("/api/runs", campaign="debianize")
+    rows = Run.objects.filter(campaign="debianize").values("codebase").distinct()
+    # Meta.ordering (-start_time, run_id) is selected too: every run stays a distinct row
+    assert len(await evaluate(mode, rows)) == len(runs)
+
+
+async def test_in_bulk_by_a_field_that_is_not_unique(mode: str) -> None:
+    with pytest.raises(ValueError, match="must be a unique field but 'campaign' isn't"):
+        await Orm(mode)(Run.objects.all(), "in_bulk", ["x"], field_name="campaign")
