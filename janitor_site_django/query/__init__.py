@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .compiler import ApiQuery, compile_query
-from .queryset import ApiManager, ApiQuerySet
+from .manager import ApiManager
+from .queryset import ApiQuerySet
 from .resources import FieldFilter, Resource
 
 __all__ = ["ApiManager", "ApiQuery", "ApiQuerySet", "FieldFilter", "Resource", "compile_query"]

@@ -15,7 +15,7 @@ import contextlib
 import contextvars
 import dataclasses
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from django.db import NotSupportedError
@@ -169,6 +169,24 @@ class Fetcher:
         params = {k: v for k, v in api.params.items() if k != PK}
         listed = ApiQuery(params, api.path, 0, None, api.empty)  # one match: order is moot
         return listed, lambda item: bool(item.__dict__[key] == wanted)
+
+    def detail(self, api: ApiQuery, extra: Mapping[str, Any]) -> Operation[Any] | None:
+        """The detail request when ``api`` is exactly ``pk=value`` on a resource with a detail
+        endpoint (and not sliced), else None (``extra``: the queryset's raw parameters)."""
+        resource = self.resource
+        pk = self.model._meta.pk
+        spec = resource.filters.get(pk.name) if pk is not None else None
+        param = spec.exact if spec is not None and spec.exact else PK
+        ignored = {"sort", *resource.detail_params}
+        filters = {k: v for k, v in api.params.items() if k not in ignored}
+        if resource.detail_operation is None or api.offset or api.limit is not None:
+            return None
+        if list(filters) == [param] and set(extra) <= set(resource.detail_params):
+            try:
+                return resource.detail_operation(filters[param], **extra)
+            except exceptions.UnaddressableKey:  # a key with "/": matched on the listed items
+                return None
+        return None
 
     def _credentials(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext() if self.token is None else user_token(self.token)

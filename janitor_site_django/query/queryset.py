@@ -13,36 +13,19 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from asgiref.sync import sync_to_async
 from django.db import NotSupportedError
-from django.db.models import Manager, Model, QuerySet, prefetch_related_objects
+from django.db.models import Model, QuerySet, prefetch_related_objects
 from django.db.models.query import ModelIterable
 
 from .. import exceptions
-from ..client import Operation
 from . import relations, rows
 from .compiler import PK, ApiQuery, compile_ordering, compile_query, ordering_fields
 from .fetch import MAX_LIST, Calls, Family, Fetcher
-from .resources import Resource
+from .resources import Resource, read_only
 
 M = TypeVar("M", bound=Model)
 
 #: Items a request when ``iterator()`` is given no ``chunk_size``: pages in flight stay small.
 ITERATOR_CHUNK = 500
-
-_WRITE_HINT = (
-    "The API allows run.save(update_fields=['description']), run.reschedule() and "
-    "codebase.publish()."
-)
-
-
-def _read_only(name: str) -> Callable[..., Any]:
-    def refuse(self: ApiQuerySet[Any], *args: Any, **kwargs: Any) -> Any:
-        raise NotSupportedError(
-            f"{self.model.__name__}.objects.{name}() is not supported: API models are read-only. "
-            + _WRITE_HINT
-        )
-
-    refuse.__name__ = name
-    return refuse
 
 
 class ApiQuerySet(QuerySet[M]):
@@ -122,17 +105,7 @@ class ApiQuerySet(QuerySet[M]):
         return clone
 
     def prefetch_related(self, *lookups: Any) -> ApiQuerySet[M]:
-        for lookup in lookups:
-            queryset = getattr(lookup, "queryset", None)
-            if queryset is not None and queryset.query.is_sliced:
-                raise NotSupportedError(
-                    f"{self.model.__name__}: prefetch_related(Prefetch({lookup.prefetch_to!r}, "
-                    "queryset=<a sliced queryset>)) is not supported by the API: v1 cannot take "
-                    "the first rows of each related object in one request. Prefetch without the "
-                    "slice and slice each object's list, or query each object's rows."
-                )
-            if lookup is not None:
-                relations.check_prefetch(self.model, getattr(lookup, "prefetch_through", lookup))
+        relations.check_prefetch(self.model, lookups)
         clone: ApiQuerySet[M] = super().prefetch_related(*lookups)
         return clone
 
@@ -326,24 +299,6 @@ class ApiQuerySet(QuerySet[M]):
         )
         return error
 
-    def _detail(self, api: ApiQuery) -> Operation[Any] | None:
-        """The detail request when the query is exactly ``pk=value`` on a resource with a detail
-        endpoint (and not sliced), else None."""
-        resource = self._api_resource
-        pk = self.model._meta.pk
-        spec = resource.filters.get(pk.name) if pk is not None else None
-        param = spec.exact if spec is not None and spec.exact else PK
-        ignored = {"sort", *resource.detail_params}
-        filters = {k: v for k, v in api.params.items() if k not in ignored}
-        if resource.detail_operation is None or api.offset or api.limit is not None:
-            return None
-        if list(filters) == [param] and set(self._api_extra) <= set(resource.detail_params):
-            try:
-                return resource.detail_operation(filters[param], **self._api_extra)
-            except exceptions.UnaddressableKey:  # a key with "/": matched on the listed items
-                return None
-        return None
-
     def _get_clone(self, args: Any, kwargs: Any) -> ApiQuerySet[M]:
         clone = self.filter(*args, **kwargs) if args or kwargs else self._chain()
         if clone.query.can_filter():
@@ -357,7 +312,7 @@ class ApiQuerySet(QuerySet[M]):
         api = self._api_query()
         if api.empty:
             raise self._missing()
-        detail = self._detail(api)
+        detail = self._fetcher().detail(api, self._api_extra)
         if detail is not None:
             try:
                 item = yield detail
@@ -522,48 +477,21 @@ class ApiQuerySet(QuerySet[M]):
         self, items: list[Any], convert: Callable[[Sequence[Any]], list[Any]]
     ) -> list[Any]:
         """The distinct rows of the unsliced list, in order, then the slice."""
-        # As Django's SELECT DISTINCT, which also selects the ordering's columns.
         ordering = [rows.key_for(self.model, name) for name in ordering_fields(self.query)]
-        seen: set[str] = set()
-        rows_: list[Any] = []
-        for item, row in zip(items, convert(items), strict=True):
-            key = repr((row, [item.__dict__[name] for name in ordering]))
-            if key not in seen:
-                seen.add(key)
-                rows_.append(row)
-        return rows_[self.query.low_mark : self.query.high_mark]
+        distinct = rows.distinct(items, convert(items), ordering)
+        return distinct[self.query.low_mark : self.query.high_mark]
 
     def _unsliced(self) -> ApiQuerySet[M]:
         clone = self._chain()
         clone.query.clear_limits()
         return clone
 
-    create = _read_only("create")
-    get_or_create = _read_only("get_or_create")
-    update_or_create = _read_only("update_or_create")
-    bulk_create = _read_only("bulk_create")
-    bulk_update = _read_only("bulk_update")
-    update = _read_only("update")
-    delete = _read_only("delete")
-    raw = _read_only("raw")
-    select_for_update = _read_only("select_for_update")
-
-
-class ApiManager(Manager.from_queryset(ApiQuerySet)):  # type: ignore[misc]
-    """The manager of API models: the default and the base manager (related lookups use it).
-
-    ``ApiManager(include_inactive=True)`` also sees inactive codebases (the base manager of
-    ``Codebase``, so that a run's codebase resolves even when it is inactive).
-    """
-
-    def __init__(self, **api_params: Any) -> None:
-        super().__init__()
-        self._api_defaults = api_params
-
-    def deconstruct(self) -> Any:
-        as_manager, path, qs_class, args, kwargs = super().deconstruct()
-        return as_manager, path, qs_class, args, {**kwargs, **self._api_defaults}
-
-    def get_queryset(self) -> ApiQuerySet[Any]:
-        queryset: ApiQuerySet[Any] = super().get_queryset()
-        return queryset.api_params(**self._api_defaults) if self._api_defaults else queryset
+    create = read_only("create")
+    get_or_create = read_only("get_or_create")
+    update_or_create = read_only("update_or_create")
+    bulk_create = read_only("bulk_create")
+    bulk_update = read_only("bulk_update")
+    update = read_only("update")
+    delete = read_only("delete")
+    raw = read_only("raw")
+    select_for_update = read_only("select_for_update")

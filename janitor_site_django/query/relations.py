@@ -75,7 +75,22 @@ def _check_names(model: type[Model], wanted: dict[str, Any]) -> None:
             _check_names(field.related_model, nested)  # type: ignore[arg-type]
 
 
-def check_prefetch(model: type[Model], through: str) -> None:
+def check_prefetch(model: type[Model], lookups: Sequence[Any]) -> None:
+    """What ``prefetch_related()`` cannot do over the API, refused before any request."""
+    for lookup in lookups:
+        queryset = getattr(lookup, "queryset", None)
+        if queryset is not None and queryset.query.is_sliced:
+            raise NotSupportedError(
+                f"{model.__name__}: prefetch_related(Prefetch({lookup.prefetch_to!r}, "
+                "queryset=<a sliced queryset>)) is not supported by the API: v1 cannot take "
+                "the first rows of each related object in one request. Prefetch without the "
+                "slice and slice each object's list, or query each object's rows."
+            )
+        if lookup is not None:
+            _check_batchable(model, getattr(lookup, "prefetch_through", lookup))
+
+
+def _check_batchable(model: type[Model], through: str) -> None:
     """A reverse relation to an API model must be listable for many parents in one request."""
     name = through.split("__", 1)[0]
     related = next((r for r in model._meta.related_objects if r.get_accessor_name() == name), None)

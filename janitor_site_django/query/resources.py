@@ -10,6 +10,8 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.db import NotSupportedError
+
 from ..client import Operation, Page, operations, specs
 
 
@@ -40,6 +42,26 @@ class FieldFilter:
         if self.gte and self.lt:
             names.append("range")
         return names
+
+
+_WRITE_HINT = (
+    "The API allows run.save(update_fields=['description']), run.reschedule() and "
+    "codebase.publish()."
+)
+
+
+def read_only(name: str) -> Callable[..., Any]:
+    """A queryset method refused because API models are read-only (a write the API allows is
+    a model method)."""
+
+    def refuse(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise NotSupportedError(
+            f"{self.model.__name__}.objects.{name}() is not supported: API models are read-only. "
+            + _WRITE_HINT
+        )
+
+    refuse.__name__ = name
+    return refuse
 
 
 def exact(param: str, many: str | None = None) -> FieldFilter:

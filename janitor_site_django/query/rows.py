@@ -128,6 +128,19 @@ def converter(queryset: QuerySet[Any]) -> Callable[[Sequence[Any]], list[Any]]:
     raise NotSupportedError(f"{model.__name__}: the iterable {iterable.__name__} is not supported")
 
 
+def distinct(items: Sequence[Any], rows: list[Any], ordering: Sequence[str]) -> list[Any]:
+    """The distinct ``rows`` (converted from ``items``), in order, as Django's SELECT DISTINCT:
+    the values of the ``ordering`` keys count too, since it selects them."""
+    seen: set[str] = set()
+    kept: list[Any] = []
+    for item, row in zip(items, rows, strict=True):
+        key = repr((row, [item.__dict__[name] for name in ordering]))
+        if key not in seen:
+            seen.add(key)
+            kept.append(row)
+    return kept
+
+
 def attach_known_related(queryset: QuerySet[Any], objects: Iterable[Model]) -> None:
     """Set the related objects a reverse manager already knows (``codebase.runs.all()``)."""
     known: dict[Any, dict[Any, Any]] = queryset._known_related_objects  # type: ignore[attr-defined]
