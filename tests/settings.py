@@ -16,6 +16,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "janitor_site_django",
     "tests.testapp",
+    "tests.replicas",
 ]
 # What the stock admin needs; the browser tests (tests/browser/) serve it through live_server.
 MIDDLEWARE = [

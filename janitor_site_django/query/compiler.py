@@ -73,6 +73,8 @@ class WhereCompiler:
         self.path: dict[str, str] = {}
 
     def compile(self) -> tuple[dict[str, Any], tuple[str, ...]]:
+        if not _carried(self.params.get("q", "")):  # search(): no row holds a NUL
+            raise _Empty
         self._node(self.query.where)
         missing = [name for name in self.resource.path_fields if name not in self.path]
         if missing:
@@ -196,8 +198,15 @@ class WhereCompiler:
             self._path(field.name, value)
             return
         if field.name in self.resource.defaults and name == "exact":
-            if value != self.resource.defaults[field.name]:
-                raise self._lookup_error(field, name)
+            default = self.resource.defaults[field.name]
+            if value != default:
+                raise _unsupported(
+                    self.model,
+                    f"filter({field.name}={value!r})",
+                    f"v1 lists the rows with {field.name}={default!r} (or all of them, with "
+                    f"{self.resource.widened_by.get(field.name, 'no filter')}); it cannot list "
+                    "only the others.",
+                )
             self.params.pop(self.resource.widened_by.get(field.name, ""), None)
             return
         if name == "icontains" and self.resource.searched == (field.name,):
@@ -209,6 +218,8 @@ class WhereCompiler:
             return
         spec = self.resource.filters.get(field.name)
         if spec is None and name == "exact" and field.primary_key:
+            if value == "" or not _carried(value):
+                raise _Empty  # v1 keys are non-empty and hold no NUL
             self._set(PK, value)  # served by the detail endpoint, or matched client-side
             return
         if spec is None:
@@ -299,6 +310,8 @@ class WhereCompiler:
         return True
 
     def _set(self, param: str, value: Any) -> None:
+        if param == "q" and not _carried(value):
+            raise _Empty
         if param in self.params and self.params[param] != value:
             if param == "q":
                 raise _unsupported(
@@ -310,9 +323,16 @@ class WhereCompiler:
         self.params[param] = value
 
     def _path(self, name: str, value: Any) -> None:
+        if value == "" or not _carried(value):
+            raise _Empty  # no campaign is named so
         if name in self.path and self.path[name] != value:
             raise _Empty
         self.path[name] = value
+
+
+def _carried(value: Any) -> bool:
+    """Whether v1 can carry ``value``: a string with a NUL it cannot, and no row holds one."""
+    return not (isinstance(value, str) and "\x00" in value)
 
 
 def _single_column(lhs: Any, query: Query) -> Field[Any, Any] | None:

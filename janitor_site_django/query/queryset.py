@@ -11,21 +11,28 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from asgiref.sync import sync_to_async
 from django.db import NotSupportedError
-from django.db.models import Model, QuerySet, prefetch_related_objects
+from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable
 
 from .. import exceptions
-from . import relations, rows
+from . import bulk, plan, relations, rows
 from .compiler import PK, ApiQuery, compile_ordering, compile_query, ordering_fields
-from .fetch import MAX_LIST, Calls, Family, Fetcher
+from .fetch import Calls, Family, Fetcher
+from .plan import Plan
 from .resources import Resource, read_only
 
 M = TypeVar("M", bound=Model)
 
-#: Items a request when ``iterator()`` is given no ``chunk_size``: pages in flight stay small.
-ITERATOR_CHUNK = 500
+#: ``iterator()``'s ``chunk_size`` when given none (Django's): a request asks for as many, up
+#: to ``JANITOR_SITE_PAGE_SIZE`` (at most 1000, v1's page limit), so a walk needs few requests.
+ITERATOR_CHUNK = 2000
+
+
+def _chunk(chunk_size: int | None) -> int:
+    if chunk_size is not None and chunk_size <= 0:
+        raise ValueError("Chunk size must be strictly positive.")
+    return chunk_size or ITERATOR_CHUNK
 
 
 class ApiQuerySet(QuerySet[M]):
@@ -141,50 +148,37 @@ class ApiQuerySet(QuerySet[M]):
                     obj._api_token = self._api_token
         return results
 
-    def _related(self, results: list[Any]) -> None:
+    def _relate(self, results: list[Any]) -> Plan[None]:
         """``select_related`` and ``prefetch_related`` for one batch of instances."""
         if self._iterable_class is not ModelIterable or not results:
             return
         if self.query.select_related:
-            relations.select_related(self, results)
+            yield from relations.select_related(self, results)
         if self._prefetch_related_lookups:
-            prefetch_related_objects(results, *self._prefetch_related_lookups)
+            yield plan.Prefetch(results, self._prefetch_related_lookups)
 
-    async def _arelated(self, results: list[Any]) -> None:
-        if self._iterable_class is not ModelIterable or not results:
-            return
-        if self.query.select_related:
-            await relations.aselect_related(self, results)
-        if self._prefetch_related_lookups:
-            await sync_to_async(prefetch_related_objects)(results, *self._prefetch_related_lookups)
+    def _evaluation(self) -> Plan[None]:
+        """Fill the result cache (Django's ``_fetch_all``)."""
+        if self._result_cache is None:
+            convert = self._converter()
+            if self._deduplicated():
+                yield plan.Walk(self._unsliced())
+                self._result_cache = self._distinct_rows((yield plan.Pull()), convert)
+                return
+            yield plan.Walk(self)
+            results = self._results((yield plan.Pull()), convert)
+            if self._iterable_class is ModelIterable and self.query.select_related:
+                yield from relations.select_related(self, results)
+            self._result_cache = results
+        if self._prefetch_related_lookups and not self._prefetch_done:
+            yield plan.Prefetch(self._result_cache, self._prefetch_related_lookups)
+            self._prefetch_done = True
 
     def _fetch_all(self) -> None:
-        if self._result_cache is None:
-            convert = self._converter()
-            if self._deduplicated():
-                items = list(self._unsliced()._items())
-                self._result_cache = self._distinct_rows(items, convert)
-                return
-            results = self._results(list(self._items()), convert)
-            if self._iterable_class is ModelIterable and self.query.select_related:
-                relations.select_related(self, results)
-            self._result_cache = results
-        if self._prefetch_related_lookups and not self._prefetch_done:
-            self._prefetch_related_objects()
+        plan.run(self._evaluation())
 
     async def _afetch_all(self) -> None:
-        if self._result_cache is None:
-            convert = self._converter()
-            if self._deduplicated():
-                items = [item async for item in self._unsliced()._aitems()]
-                self._result_cache = self._distinct_rows(items, convert)
-                return
-            results = self._results([item async for item in self._aitems()], convert)
-            if self._iterable_class is ModelIterable and self.query.select_related:
-                await relations.aselect_related(self, results)
-            self._result_cache = results
-        if self._prefetch_related_lookups and not self._prefetch_done:
-            await sync_to_async(self._prefetch_related_objects)()
+        await plan.arun(self._evaluation())
 
     def __aiter__(self) -> AsyncIterator[M]:
         async def generator() -> AsyncIterator[M]:
@@ -196,52 +190,35 @@ class ApiQuerySet(QuerySet[M]):
         return generator()
 
     def iterator(self, chunk_size: int | None = None) -> Iterator[M]:
-        """Results page by page (``chunk_size`` items a request, default
-        :data:`ITERATOR_CHUNK`), without the result cache: memory stays flat. Related objects
-        are selected and prefetched per page."""
-        chunk_size = chunk_size or ITERATOR_CHUNK
-        convert = self._converter()
-        if self._deduplicated():
-            yield from self._distinct_rows(list(self._unsliced()._items(chunk_size)), convert)
-            return
-        batch: list[Any] = []
-        for item in self._items(chunk_size):
-            batch.append(item)
-            if len(batch) == chunk_size:
-                yield from self._emit(convert, batch)
-                batch = []
-        yield from self._emit(convert, batch)
-
-    def _emit(self, convert: Callable[[Sequence[Any]], list[Any]], batch: list[Any]) -> list[Any]:
-        results = self._results(batch, convert)
-        self._related(results)
-        return results
+        """Results page by page (``chunk_size`` items a request, up to the page size), without
+        the result cache: memory stays flat. Related objects are selected and prefetched per
+        chunk. Django's checks on ``chunk_size``, at the call."""
+        if chunk_size is None and self._prefetch_related_lookups:
+            raise ValueError(
+                "chunk_size must be provided when using QuerySet.iterator() after "
+                "prefetch_related()."
+            )
+        return plan.stream(self._chunks(_chunk(chunk_size)))
 
     async def aiterator(self, chunk_size: int | None = None) -> AsyncIterator[M]:
         """Results page by page from ``AsyncSiteClient``, without the result cache."""
-        chunk_size = chunk_size or ITERATOR_CHUNK
-        convert = self._converter()
-        if self._deduplicated():
-            items = [item async for item in self._unsliced()._aitems(chunk_size)]
-            for row in self._distinct_rows(items, convert):
-                yield row
-            return
-        batch: list[Any] = []
-        async for item in self._aitems(chunk_size):
-            batch.append(item)
-            if len(batch) == chunk_size:
-                for obj in await self._aemit(convert, batch):
-                    yield obj
-                batch = []
-        for obj in await self._aemit(convert, batch):
+        async for obj in plan.astream(self._chunks(_chunk(chunk_size))):
             yield obj
 
-    async def _aemit(
-        self, convert: Callable[[Sequence[Any]], list[Any]], batch: list[Any]
-    ) -> list[Any]:
-        results = self._results(batch, convert)
-        await self._arelated(results)
-        return results
+    def _chunks(self, chunk_size: int) -> Plan[None]:
+        convert = self._converter()
+        if self._deduplicated():
+            yield plan.Walk(self._unsliced(), chunk_size)
+            yield plan.Emit(self._distinct_rows((yield plan.Pull()), convert))
+            return
+        yield plan.Walk(self, chunk_size)
+        while True:
+            batch = yield plan.Pull(chunk_size)
+            results = self._results(batch, convert)
+            yield from self._relate(results)
+            yield plan.Emit(results)
+            if len(batch) < chunk_size:
+                return
 
     # Counting -----------------------------------------------------------------------------
 
@@ -263,22 +240,31 @@ class ApiQuerySet(QuerySet[M]):
             total = (yield from fetcher.page(api, 0, 0)).total
         return None if total is None else self._sliced(total, api)
 
+    def _distinct_count(self, items: list[Any]) -> int:
+        """Django's COUNT of distinct rows: unsliced, it drops the ordering (whose columns
+        a SELECT DISTINCT also selects), so only the selected values count."""
+        convert = self._converter()
+        if self.query.is_sliced:
+            return len(self._distinct_rows(items, convert))
+        return len(rows.distinct(items, convert(items), ()))
+
+    def _counting(self) -> Plan[int]:
+        if self._result_cache is None and self._deduplicated():
+            yield plan.Walk(self._unsliced())
+            return self._distinct_count((yield plan.Pull()))
+        counted = yield plan.Call(self._fetcher(), self._count())
+        if counted is None:
+            yield plan.Walk(self)
+            return len((yield plan.Pull()))
+        assert isinstance(counted, int)
+        return counted
+
     def count(self) -> int:
         """``total`` of the filtered set (one ``limit=0`` request, or none if already known)."""
-        if self._deduplicated():
-            self._fetch_all()
-            assert self._result_cache is not None
-            return len(self._result_cache)
-        counted = self._fetcher().run(self._count())
-        return sum(1 for _ in self._items()) if counted is None else counted
+        return plan.run(self._counting())
 
     async def acount(self) -> int:
-        if self._deduplicated():
-            await self._afetch_all()
-            assert self._result_cache is not None
-            return len(self._result_cache)
-        counted = await self._fetcher().arun(self._count())
-        return len([item async for item in self._aitems()]) if counted is None else counted
+        return await plan.arun(self._counting())
 
     def exists(self) -> bool:
         if self._result_cache is not None:
@@ -333,26 +319,18 @@ class ApiQuerySet(QuerySet[M]):
         counted = page.total is not None and not sliced
         return page.items, page.total if counted and page.total is not None else len(page.items)
 
-    def get(self, *args: Any, **kwargs: Any) -> M:
-        """By primary key through the detail endpoint; otherwise ``limit=2``."""
-        clone = self._get_clone(args, kwargs)
-        clone._converter()
-        found = clone._fetcher().run(clone._get())
+    def _getting(self) -> Plan[M]:
+        """The one object, related objects first (as Django's ``get()``: an invalid prefetch
+        raises before ``MultipleObjectsReturned``)."""
+        self._converter()
+        found = yield plan.Call(self._fetcher(), self._get())
         if found is None:
-            items = list(clone._items())
+            yield plan.Walk(self)
+            items = yield plan.Pull()
             found = items, len(items)
-        return clone._one(*found)
-
-    async def aget(self, *args: Any, **kwargs: Any) -> M:
-        clone = self._get_clone(args, kwargs)
-        clone._converter()
-        found = await clone._fetcher().arun(clone._get())
-        if found is None:
-            items = [item async for item in clone._aitems()]
-            found = items, len(items)
-        return await clone._aone(*found)
-
-    def _check_one(self, items: list[Any], total: int) -> None:
+        items, total = found
+        results = self._results(items)
+        yield from self._relate(results)
         name = self.model._meta.object_name
         if not items:
             raise self._missing()
@@ -360,18 +338,15 @@ class ApiQuerySet(QuerySet[M]):
             raise cast(Any, self.model).MultipleObjectsReturned(
                 f"get() returned more than one {name} -- it returned {total}!"
             )
+        found_one: M = results[0]
+        return found_one
 
-    def _one(self, items: list[Any], total: int) -> M:
-        self._check_one(items, total)
-        results = self._results(items[:1])
-        self._related(results)
-        return results[0]  # type: ignore[no-any-return]
+    def get(self, *args: Any, **kwargs: Any) -> M:
+        """By primary key through the detail endpoint; otherwise ``limit=2``."""
+        return plan.run(self._get_clone(args, kwargs)._getting())
 
-    async def _aone(self, items: list[Any], total: int) -> M:
-        self._check_one(items, total)
-        results = self._results(items[:1])
-        await self._arelated(results)
-        return results[0]  # type: ignore[no-any-return]
+    async def aget(self, *args: Any, **kwargs: Any) -> M:
+        return await plan.arun(self._get_clone(args, kwargs)._getting())
 
     def latest(self, *fields: Any) -> M:
         """The first object of the fields' descending order as v1 sorts it, nulls last (the
@@ -400,43 +375,22 @@ class ApiQuerySet(QuerySet[M]):
 
     # Bulk by key --------------------------------------------------------------------------
 
-    def _bulk(self, id_list: Any, field_name: str) -> tuple[list[ApiQuerySet[M]], set[Any] | None]:
-        """The querysets to evaluate, and the keys to keep from them (None: all)."""
-        if self.query.is_sliced:
-            raise TypeError("Cannot use 'limit' or 'offset' with in_bulk().")
-        if self._iterable_class is not ModelIterable:
-            raise TypeError("in_bulk() cannot be used with values() or values_list().")
-        if field_name not in ("pk", self.model._meta.pk.name):
-            if not getattr(self.model._meta.get_field(field_name), "unique", False):
-                raise ValueError(
-                    f"in_bulk()'s field_name must be a unique field but {field_name!r} isn't."
-                )
-            raise NotSupportedError(f"{self.model.__name__}: in_bulk() works by primary key only.")
-        if id_list is None:
-            return [self._chain()], None
-        ids = list(dict.fromkeys(id_list))
-        spec = self._api_resource.filters.get(self.model._meta.pk.name)
-        if spec is not None and spec.many:
-            batches = range(0, len(ids), MAX_LIST)
-            return [self.filter(pk__in=ids[i : i + MAX_LIST]).order_by() for i in batches], None
-        if spec is not None and spec.exact:  # an exact filter only: one request per key
-            return [self.filter(pk=key).order_by() for key in ids], None
-        # No filter for this key at all: one walk of the list, the keys matched here.
-        return ([self.order_by()] if ids else []), set(ids)
+    def _in_bulk(self, id_list: Any = None, field_name: str = "pk") -> Plan[dict[Any, M]]:
+        batches, keys = bulk.batches(self, id_list, field_name)
+        matched: list[Any] = []
+        for batch in batches:
+            yield from batch._evaluation()
+            assert batch._result_cache is not None
+            matched += [obj for obj in batch._result_cache if keys is None or obj.pk in keys]
+        yield from self._relate(matched)
+        return {obj.pk: obj for obj in matched}
 
     def in_bulk(self, id_list: Any = None, *, field_name: str = "pk") -> dict[Any, M]:
         """``{pk: object}``, with one request per 1000 keys (``pk__in``)."""
-        batches, keys = self._bulk(id_list, field_name)
-        return {obj.pk: obj for batch in batches for obj in batch if keys is None or obj.pk in keys}
+        return plan.run(self._in_bulk(id_list, field_name))
 
     async def ain_bulk(self, id_list: Any = None, *, field_name: str = "pk") -> dict[Any, M]:
-        batches, keys = self._bulk(id_list, field_name)
-        return {
-            obj.pk: obj
-            for batch in batches
-            async for obj in batch
-            if keys is None or obj.pk in keys
-        }
+        return await plan.arun(self._in_bulk(id_list, field_name))
 
     # What v1 cannot do ---------------------------------------------------------------------
 

@@ -9,16 +9,22 @@ from django.core.exceptions import FieldError
 from django.db import NotSupportedError
 from django.db.models import Field, Model, QuerySet
 
+from . import plan
+from .plan import Plan
+
 
 def _relations(queryset: QuerySet[Any]) -> list[Field[Any, Any]]:
-    """Foreign keys to API models that ``select_related`` asks for (all of them for ``True``)."""
+    """Foreign keys to API models that ``select_related`` asks for (for ``True``, as Django:
+    the non-null ones)."""
     wanted = queryset.query.select_related
     fields = []
     for field in queryset.model._meta.concrete_fields:
         related = field.related_model
         if related is None or not hasattr(related, "api_resource"):
             continue
-        if wanted is True or (isinstance(wanted, dict) and field.name in wanted):
+        if (wanted is True and not field.null) or (
+            isinstance(wanted, dict) and field.name in wanted
+        ):
             fields.append(field)
     return fields
 
@@ -42,16 +48,13 @@ def _targets(queryset: QuerySet[Any], field: Field[Any, Any]) -> Any:
     return targets if token is None else targets.using_token(token)
 
 
-def select_related(queryset: QuerySet[Any], objects: Sequence[Model]) -> None:
+def select_related(queryset: QuerySet[Any], objects: Sequence[Model]) -> Plan[None]:
+    """The related objects of every relation asked for: one ``in_bulk`` each."""
     for field in _relations(queryset):
         keys = _keys(objects, field)
-        _attach(objects, field, _targets(queryset, field).in_bulk(keys) if keys else {})
-
-
-async def aselect_related(queryset: QuerySet[Any], objects: Sequence[Model]) -> None:
-    for field in _relations(queryset):
-        keys = _keys(objects, field)
-        _attach(objects, field, await _targets(queryset, field).ain_bulk(keys) if keys else {})
+        targets = _targets(queryset, field)
+        related = (yield plan.Sub(targets._in_bulk(keys))) if keys else {}
+        _attach(objects, field, related)
 
 
 def check_select_related(queryset: QuerySet[Any]) -> None:
@@ -87,11 +90,12 @@ def check_prefetch(model: type[Model], lookups: Sequence[Any]) -> None:
                 "slice and slice each object's list, or query each object's rows."
             )
         if lookup is not None:
-            _check_batchable(model, getattr(lookup, "prefetch_through", lookup))
+            _check_batchable(model, getattr(lookup, "prefetch_through", lookup), queryset)
 
 
-def _check_batchable(model: type[Model], through: str) -> None:
-    """A reverse relation to an API model must be listable for many parents in one request."""
+def _check_batchable(model: type[Model], through: str, queryset: Any) -> None:
+    """A reverse relation to an API model must be listable for many parents in one request
+    (a list under a path, such as a campaign's ready runs, needs the path from ``queryset``)."""
     name = through.split("__", 1)[0]
     related = next((r for r in model._meta.related_objects if r.get_accessor_name() == name), None)
     target: Any = getattr(related, "related_model", None)
@@ -100,9 +104,18 @@ def _check_batchable(model: type[Model], through: str) -> None:
         return  # Django reports unknown names; forward relations batch by key
     key = related.field.name
     spec = resource.filters.get(key)
-    if resource.path_fields or spec is None or spec.many is None:
+    if spec is None or spec.many is None:
         raise NotSupportedError(
             f"{model.__name__}: prefetch_related({through!r}) is not supported by the API: "
             f"{target.__name__} lists cannot be filtered by many {key}s at once. Query each "
             f"object's {name} instead."
+        )
+    if resource.path_fields and queryset is not None and name == through:
+        queryset._api_query()  # refused here, not after the parents' requests, without a path
+    elif resource.path_fields:
+        fields = ", ".join(f"{field}=..." for field in resource.path_fields)
+        raise NotSupportedError(
+            f"{model.__name__}: prefetch_related({through!r}) is not supported by the API "
+            f"without the {target.__name__} list it reads: use Prefetch({name!r}, "
+            f"queryset={target.__name__}.objects.filter({fields}))."
         )

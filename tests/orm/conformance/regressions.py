@@ -1,0 +1,214 @@
+"""One minimal case per divergence class met while building the suite, replayed on every run.
+
+Each entry builds its case from the pool (keys are the demo data's), so it is data like any
+drawn case and goes through the same rule (:func:`.check.verify`). Each failed on the code the
+class was found in (the issue's, or this suite's first runs); every one must pass now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .cases import (
+    Case,
+    Count,
+    Distinct,
+    Evaluate,
+    Filter,
+    First,
+    Get,
+    InBulk,
+    Iterate,
+    L,
+    Last,
+    Latest,
+    Or,
+    OrderBy,
+    OrderKey,
+    PrefetchRelated,
+    PrefetchSpec,
+    Reverse,
+    Search,
+    SelectRelated,
+    SetOp,
+    Slice,
+    Values,
+    ValuesList,
+)
+from .replica import ReplicaSide
+from .tables import Pool
+
+
+def _with_null_start(pool: Pool) -> str:
+    """A codebase having a run without a start time (for orders with nulls)."""
+    runs = ReplicaSide().model("Run")._base_manager
+    codebase: str = runs.filter(start_time__isnull=True).order_by("run_id")[0].codebase_id
+    return codebase
+
+
+#: A prefetch of the git codebases only (twice in one call: Django's ValueError).
+_git_codebases = PrefetchSpec("codebase", "Codebase", (Filter((("vcs_type", "git"),)),))
+
+
+def _codebase(pool: Pool) -> str:
+    return str(pool.pks("Codebase")[0])
+
+
+REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
+    # In the issue ------------------------------------------------------------------------
+    "set-operations-ignored": lambda p: Case(
+        "Codebase",
+        (
+            Filter((("name", p.pks("Codebase")[0]),)),
+            SetOp("union", (Filter((("name", p.pks("Codebase")[1]),)),)),
+        ),
+    ),
+    "distinct-values-no-op": lambda p: Case(
+        "Run", (Filter((("codebase", _codebase(p)),)), OrderBy(), Values(("campaign",)), Distinct())
+    ),
+    "empty-string-filter-dropped": lambda p: Case(
+        "Run", (Filter((("worker_name", ""),)),), (Count(),)
+    ),
+    "pk-filter-matched-after-slice": lambda p: Case(
+        "ActiveRun", (Filter((("pk", p.pks("ActiveRun")[-1]),)),), (First(),)
+    ),
+    "pk-filter-slice": lambda p: Case(
+        "ReadyRun",
+        (
+            Filter((("campaign", p.campaigns[0]),)),
+            Filter(
+                (
+                    (
+                        "pk",
+                        ReplicaSide()
+                        .model("ReadyRun")
+                        ._base_manager.filter(campaign=p.campaigns[0])
+                        .order_by("run_id")
+                        .last()
+                        .pk,
+                    ),
+                )
+            ),  # type: ignore[union-attr]
+            Slice(0, 1),
+        ),
+    ),
+    "reverse-with-nulls": lambda p: Case(
+        "Run",
+        (
+            Filter((("codebase", _with_null_start(p)),)),
+            OrderBy((OrderKey("start_time"),)),
+            Reverse(),
+        ),
+    ),
+    "last-with-ties": lambda p: Case(
+        "Run", (Filter((("codebase", _codebase(p)),)), OrderBy((OrderKey("campaign"),))), (Last(),)
+    ),
+    "nulls-first": lambda p: Case(
+        "Codebase", (OrderBy((OrderKey("value", False, "first", True),)), Slice(0, 20))
+    ),
+    "latest": lambda p: Case(
+        "Run",
+        (Filter((("codebase", _codebase(p)),)),),
+        (Latest(("start_time",)), Latest(("start_time",), earliest=True)),
+    ),
+    "slice-get": lambda p: Case(
+        "Run", (Filter((("codebase", _codebase(p)),)), Slice(0, 1)), (Get(),)
+    ),
+    "everything-inactive-false": lambda p: Case(
+        "Codebase", (Filter((("inactive", False),)),), (Count(), Evaluate()), "everything"
+    ),
+    "chained-search": lambda p: Case("Codebase", (Search("py"), Search("perl"))),
+    "invalid-enum": lambda p: Case("Codebase", (Filter((("vcs_type", "GIT"),)),)),
+    "comma-in-list": lambda p: Case("Codebase", (Filter((("name__in", ["a,b"]),)),)),
+    "get-empty-key": lambda p: Case("ActiveRun", (), (Get((("pk", ""),)),)),
+    "or-in": lambda p: Case(
+        "Run", (Filter(q=(Or((L("codebase__in", [_codebase(p)]), L("campaign", "debianize"))),)),)
+    ),
+    "values-join": lambda p: Case(
+        "Run", (Filter((("codebase", _codebase(p)),)), Values(("codebase__name",)))
+    ),
+    "in-bulk-sliced": lambda p: Case(
+        "Run", (Filter((("codebase", _codebase(p)),)), Slice(0, 2)), (InBulk(),)
+    ),
+    "in-bulk-values": lambda p: Case(
+        "Run", (Filter((("codebase", _codebase(p)),)), Values(("run_id",))), (InBulk(),)
+    ),
+    "async-in-bulk-per-id": lambda p: Case(
+        "ActiveRun", (), (InBulk(tuple(p.pks("ActiveRun")[:3])),)
+    ),
+    # Found by this suite -------------------------------------------------------------------
+    "select-related-none": lambda p: Case("Codebase", (SelectRelated(("codebase",)),)),
+    "select-related-unknown": lambda p: Case(
+        "Run", (Filter((("codebase", _codebase(p)),)), SelectRelated(("codebase", "nope")))
+    ),
+    "reverse-counts-first": lambda p: Case("QueueItem", (Reverse(),)),
+    "async-first-ignores-cache": lambda p: Case(
+        "Run", (Filter((("codebase", _codebase(p)),)),), (Evaluate(), First())
+    ),
+    "async-no-shared-pages": lambda p: Case(
+        "QueueItem",
+        (Filter((("codebase", p.of("QueueItem", "codebase_id")[0]),)),),
+        (First(), Last()),
+        page_size=10,
+    ),
+    "prefetch-refused-late": lambda p: Case(
+        "Codebase",
+        (Filter((("name__in", p.pks("Codebase")[:2]),)), PrefetchRelated(("active_runs",))),
+    ),
+    "distinct-values-ignores-ordering": lambda p: Case(
+        "Codebase", (ValuesList(("subpath", "url")), Distinct()), (Evaluate(), Count())
+    ),
+    "in-bulk-field-name": lambda p: Case("MergeProposal", (), (InBulk(None, "status"),)),
+    "nul-in-campaign": lambda p: Case("ReadyRun", (Filter((("campaign", "a\x00b"),)),)),
+    "nul-in-search": lambda p: Case("Run", (Search("a\x00b"),), (Count(),)),
+    "in-bulk-relates-unmatched-rows": lambda p: Case(
+        "ReadyRun",
+        (Filter((("campaign", p.campaigns[0]),)), SelectRelated(("codebase",))),
+        (InBulk(("no-such-run",)),),
+    ),
+    "in-bulk-per-key": lambda p: Case(
+        "MergeProposal", (), (InBulk(tuple(p.pks("MergeProposal")[:3])),)
+    ),
+    "distinct-values-count": lambda p: Case(
+        "Run",
+        (Filter((("campaign", "lintian-fixes"),)), Values(("campaign",)), Distinct()),
+        (Count(),),
+    ),
+    "iterator-chunk-size-prefetch": lambda p: Case(
+        "MergeProposal",
+        (
+            Filter((("codebase", p.of("MergeProposal", "codebase_id")[0]),)),
+            PrefetchRelated(("codebase",)),
+        ),
+        (Iterate(None),),
+    ),
+    "get-counts-before-prefetching": lambda p: Case(
+        "ReadyRun",
+        (
+            Filter((("campaign", p.campaigns[0]),)),
+            PrefetchRelated((_git_codebases, _git_codebases)),
+        ),
+        (Get(),),
+    ),
+    "select-related-follows-nullable": lambda p: Case(
+        "MergeProposal",
+        (
+            Filter((("status", "closed"),)),
+            SelectRelated(),
+            PrefetchRelated((PrefetchSpec("codebase", "Codebase"),)),
+        ),
+    ),
+    "prefetch-ready-runs-refused": lambda p: Case(
+        "Codebase",
+        (
+            Filter((("name__in", p.of("ReadyRun", "codebase_id")[:3]),)),
+            PrefetchRelated(
+                (
+                    PrefetchSpec(
+                        "ready_runs", "ReadyRun", (Filter((("campaign", p.campaigns[0]),)),)
+                    ),
+                )
+            ),
+        ),
+    ),
+}
