@@ -258,8 +258,11 @@ class Fetcher:
             step = _advance(calls, outcome)
         return step.value
 
-    async def aitems(self, api: ApiQuery, page_size: int | None = None) -> AsyncIterator[Any]:
-        """Every parsed item of ``api``, page by page (the next pages fetched ahead)."""
+    async def abatches(
+        self, api: ApiQuery, page_size: int | None = None
+    ) -> AsyncIterator[list[Any]]:
+        """Every parsed item of ``api``, a page at a time (the next pages fetched ahead): a
+        list per page, so that a long walk costs one await a page, not one an item."""
         listed, match = self._without_pk(api)
         if listed.empty:
             return
@@ -268,21 +271,21 @@ class Fetcher:
         found: list[Any] = []
         for part in self.split(listed):
             async with contextlib.aclosing(self._awalk(client, part, size)) as walked:
-                async for item in walked:
+                async for batch in walked:
                     if match is None:
-                        yield item
-                    elif match(item):
-                        found.append(item)  # a primary key: the first match is the only one
+                        yield batch
+                        continue
+                    found = [item for item in batch if match(item)][:1]
+                    if found:  # a primary key: the first match is the only one
                         break
             if found:
                 break
         if match is not None:
-            for item in _window(api, found):
-                yield item
+            yield _window(api, found)
 
     async def _awalk(
         self, client: AsyncSiteClient, api: ApiQuery, size: int
-    ) -> AsyncGenerator[Any, None]:
+    ) -> AsyncGenerator[list[Any], None]:
         steps = paging.walk(api, size)
         ahead: collections.deque[asyncio.Future[Page[Any]]] = collections.deque()
         page: Page[Any] | None = None
@@ -293,8 +296,7 @@ class Fetcher:
                 return
             page = None
             if isinstance(step, paging.Emit):
-                for item in step.items:
-                    yield item
+                yield step.items
             elif isinstance(step, paging.Take):
                 page = await ahead.popleft()
             elif step.ahead:

@@ -99,14 +99,15 @@ class _Sync:
 
 class _Async:
     def __init__(self) -> None:
-        self.items: AsyncIterator[Any] | None = None
+        self.batches: AsyncIterator[list[Any]] | None = None
+        self.buffer: list[Any] = []
 
     async def outcome(self, step: Step) -> Any:
         if isinstance(step, Call):
             return await step.fetcher.arun(step.calls)
         if isinstance(step, Walk):
             await self.close()
-            self.items = step.queryset._aitems(step.size)
+            self.batches = step.queryset._abatches(step.size)
             return None
         if isinstance(step, Pull):
             return await self._pull(step.count)
@@ -118,19 +119,19 @@ class _Async:
         raise TypeError(f"a plan yielded {step!r} where its value was wanted")
 
     async def _pull(self, count: int | None) -> list[Any]:
-        pulled: list[Any] = []
-        if self.items is None:
-            return pulled
-        while count is None or len(pulled) < count:
+        while self.batches is not None and (count is None or len(self.buffer) < count):
             try:
-                pulled.append(await anext(self.items))
+                self.buffer += await anext(self.batches)
             except StopAsyncIteration:
                 break
+        end = len(self.buffer) if count is None else count
+        pulled, self.buffer = self.buffer[:end], self.buffer[end:]
         return pulled
 
     async def close(self) -> None:
-        if self.items is not None:
-            await getattr(self.items, "aclose")()  # noqa: B009 (AsyncIterator has no aclose)
+        if self.batches is not None:
+            await getattr(self.batches, "aclose")()  # noqa: B009 (AsyncIterator has no aclose)
+        self.batches, self.buffer = None, []
 
 
 def _steps(plan: Plan[T], driver: _Sync) -> Generator[Any, None, T]:

@@ -24,9 +24,9 @@ from .resources import Resource, read_only
 
 M = TypeVar("M", bound=Model)
 
-#: ``iterator()``'s ``chunk_size`` when given none (Django's): a request asks for as many, up
-#: to ``JANITOR_SITE_PAGE_SIZE`` (at most 1000, v1's page limit), so a walk needs few requests.
-ITERATOR_CHUNK = 2000
+#: ``iterator()``'s ``chunk_size`` when given none: v1's largest page (a request asks for up to
+#: ``JANITOR_SITE_PAGE_SIZE`` items), so a walk makes few requests and holds one page of results.
+ITERATOR_CHUNK = 1000
 
 
 def _chunk(chunk_size: int | None) -> int:
@@ -128,8 +128,8 @@ class ApiQuerySet(QuerySet[M]):
         """Every parsed item of this queryset, page by page."""
         return self._fetcher().items(self._api_query(), page_size)
 
-    def _aitems(self, page_size: int | None = None) -> AsyncIterator[Any]:
-        return self._fetcher().aitems(self._api_query(), page_size)
+    def _abatches(self, page_size: int | None = None) -> AsyncIterator[list[Any]]:
+        return self._fetcher().abatches(self._api_query(), page_size)
 
     def _converter(self) -> Callable[[Sequence[Any]], list[Any]]:
         """How items become results; what cannot be converted is refused before any request."""
@@ -200,10 +200,9 @@ class ApiQuerySet(QuerySet[M]):
             )
         return plan.stream(self._chunks(_chunk(chunk_size)))
 
-    async def aiterator(self, chunk_size: int | None = None) -> AsyncIterator[M]:
+    def aiterator(self, chunk_size: int | None = None) -> AsyncIterator[M]:
         """Results page by page from ``AsyncSiteClient``, without the result cache."""
-        async for obj in plan.astream(self._chunks(_chunk(chunk_size))):
-            yield obj
+        return plan.astream(self._chunks(_chunk(chunk_size)))
 
     def _chunks(self, chunk_size: int) -> Plan[None]:
         convert = self._converter()

@@ -180,12 +180,19 @@ def relations(case: Case, model: type[models.Model]) -> list[Relation]:
     found: list[Relation] = []
     forward = [f.name for f in model._meta.concrete_fields if f.is_relation]
     non_null = [f.name for f in model._meta.concrete_fields if f.is_relation and not f.null]
+    # Django's select_related state: names add up; select_related() replaces them with "every
+    # non-null foreign key", and later names replace that again.
+    selected: list[str] = []
     for step in case.steps:
         if isinstance(step, SelectRelated):
-            # select_related() alone follows the non-null foreign keys only (as Django).
-            names = list(step.fields) if step.fields else non_null
-            found += [Relation(name) for name in names if name in forward]
-        elif isinstance(step, PrefetchRelated):
+            selected = (
+                non_null
+                if not step.fields
+                else [*(selected if selected is not non_null else []), *step.fields]
+            )
+    found += [Relation(name) for name in selected if name in forward]
+    for step in case.steps:
+        if isinstance(step, PrefetchRelated):
             for lookup in step.lookups:
                 if isinstance(lookup, PrefetchSpec):
                     from .cases import OrderBy
