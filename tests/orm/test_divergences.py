@@ -351,3 +351,33 @@ async def test_distinct_values_hold_the_orderings_columns_as_django_does(
 async def test_in_bulk_by_a_field_that_is_not_unique(mode: str) -> None:
     with pytest.raises(ValueError, match="must be a unique field but 'campaign' isn't"):
         await Orm(mode)(Run.objects.all(), "in_bulk", ["x"], field_name="campaign")
+
+
+async def test_a_campaigns_ready_runs_prefetch_per_codebase(mode: str, wire: Wire) -> None:
+    """``Prefetch("ready_runs", queryset=ReadyRun.objects.filter(campaign=c))``: the campaign's
+    ready runs of each codebase, one batched call (it was refused); without the campaign it is
+    refused at ``prefetch_related()``, before any request."""
+    campaign = "lintian-fixes"
+    ready = wire.items(f"/api/{campaign}/ready")
+    names = sorted({item["codebase"] for item in ready})[:3]
+    queryset = Codebase.objects.filter(name__in=names).prefetch_related(
+        Prefetch("ready_runs", queryset=ReadyRun.objects.filter(campaign=campaign))
+    )
+    with capture_api_calls() as calls:
+        codebases = await evaluate(mode, queryset)
+    got = {cb.name: sorted(run.run_id for run in cb.ready_runs.all()) for cb in codebases}
+    want = {
+        name: sorted(item["run_id"] for item in ready if item["codebase"] == name) for name in names
+    }
+    assert got == want and all(want.values())
+    assert len([call for call in calls if call.sent]) == 2
+    refused_before_io(
+        lambda: Codebase.objects.prefetch_related(
+            Prefetch("ready_runs", queryset=ReadyRun.objects.all())
+        ),
+        "ReadyRun lists are per campaign",
+    )
+    refused_before_io(
+        lambda: Codebase.objects.prefetch_related("ready_runs"),
+        r"Prefetch\('ready_runs', queryset=ReadyRun.objects.filter\(campaign=...\)\)",
+    )
