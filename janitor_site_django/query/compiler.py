@@ -249,6 +249,8 @@ class WhereCompiler:
     def _value(self, field: Field[Any, Any], param: str, value: Any) -> Any:
         """``value`` for ``param``; a value no row can hold (an unknown enum value) matches
         nothing; an empty string cannot be asked for (§2.4 reads it as absent)."""
+        if value == "" and field.primary_key:
+            raise _Empty  # v1 keys are never empty: no row has it
         if value == "":
             raise _unsupported(
                 self.model,
@@ -268,6 +270,10 @@ class WhereCompiler:
         spec = self.resource.filters.get(field.name)
         if spec is None or spec.many is None:
             raise self._lookup_error(field, name)
+        if field.primary_key:  # v1 keys are never empty: no row has one
+            values = [value for value in values if value != ""]
+            if not values:
+                raise _Empty
         if any(isinstance(value, str) and (not value or "," in value) for value in values):
             raise _unsupported(
                 self.model,

@@ -319,7 +319,7 @@ class ApiQuerySet(QuerySet[M]):
         return page.items, page.total if counted and page.total is not None else len(page.items)
 
     def _getting(self) -> Plan[M]:
-        """The one object, related objects first (as Django's ``get()``: an invalid prefetch
+        """The one object and its related objects (as Django's ``get()``, an invalid prefetch
         raises before ``MultipleObjectsReturned``)."""
         self._converter()
         found = yield plan.Call(self._fetcher(), self._get())
@@ -328,15 +328,18 @@ class ApiQuerySet(QuerySet[M]):
             items = yield plan.Pull()
             found = items, len(items)
         items, total = found
-        results = self._results(items)
-        yield from self._relate(results)
-        name = self.model._meta.object_name
         if not items:
             raise self._missing()
+        results = self._results(items)
         if total > 1:
+            if self._iterable_class is ModelIterable and self._prefetch_related_lookups:
+                # Django prefetches before it counts: an invalid prefetch raises first
+                yield plan.Prefetch(results, self._prefetch_related_lookups)
+            name = self.model._meta.object_name
             raise cast(Any, self.model).MultipleObjectsReturned(
                 f"get() returned more than one {name} -- it returned {total}!"
             )
+        yield from self._relate(results)
         found_one: M = results[0]
         return found_one
 

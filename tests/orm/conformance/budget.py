@@ -11,7 +11,8 @@ for a list or slice inside one page — and 0 for an empty slice (``limit=0``). 
   a count or a non-empty slice of it (the total its family already has);
 * ``first()``, ``last()``, ``qs[i]``, ``latest()``: 1 in the queryset's direction, 2 against it
   (the total, then the row; ``last()`` of an ordered queryset reads backwards); ``first()`` and
-  ``qs[i]`` after a list: 0; ``get()``: 1 (the detail endpoint, or ``limit=2``);
+  ``qs[i]`` after a list: 0; ``get()``: 1 (the detail endpoint, or ``limit=2``), plus a call
+  per prefetch lookup when it raises ``MultipleObjectsReturned`` (Django prefetches first);
 * ``in_bulk(ids)``: ``⌈k / 1000⌉`` for ``k`` distinct keys where the list filters by many keys
   at once, ``k`` where it filters by one at a time (a walk of a long list would cost more);
   ``in_bulk()``: as a list;
@@ -32,6 +33,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from typing import Any
+
+from django.core.exceptions import MultipleObjectsReturned
 
 from janitor_site_django.query.queryset import ITERATOR_CHUNK
 
@@ -55,7 +58,7 @@ from .cases import (
     Slice,
     Window,
 )
-from .evaluate import Outcome, relations
+from .evaluate import Outcome, Raised, relations
 from .replica import ReplicaSide
 from .sides import apply_steps
 from .tables import resource
@@ -194,6 +197,12 @@ class Budget:
             elif not isinstance(terminal, (Evaluate, InBulk)):
                 chunks = 1
             relations = self._relations(index, chunks)
+            answer = self.oracle.answers[index]
+            if isinstance(answer, Raised) and issubclass(answer.type, MultipleObjectsReturned):
+                # Django prefetches the rows before counting them (its errors come first)
+                relations = sum(
+                    len(step.lookups) for step in case.steps if isinstance(step, PrefetchRelated)
+                )
             if single == 0:  # from the result cache: nothing to fetch, related objects included
                 found.append(0)
             else:
@@ -254,7 +263,9 @@ class Budget:
             spec = resource(self.case.model).filters.get(pk.name)
             if spec and spec.many:
                 return math.ceil(keys / MAX_LIST)
-            return keys  # the list filters by one key at a time: a request per key
+            if spec and spec.exact:
+                return keys  # the list filters by one key at a time: a request per key
+            return whole  # no key filter: one walk of the list
         if isinstance(terminal, Get):
             if self.backward and sliced:
                 return 2  # a slice of a reversed order: the total, then the rows

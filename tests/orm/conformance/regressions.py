@@ -211,4 +211,20 @@ REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
             ),
         ),
     ),
+    # Found by a random run (seed 959140005) ----------------------------------------------
+    "get-empty-pk": lambda p: Case("Codebase", (), (Get((("pk", ""),)),)),
+    "get-multiple-selects-first": lambda p: Case(
+        "Run", (Filter((("codebase", _codebase(p)),)), SelectRelated()), (Get(),)
+    ),
+    "order-by-minus-random": lambda p: Case(
+        "QueueItem", (OrderBy((OrderKey("?", descending=True),)),), (Evaluate(),)
+    ),
+    "in-bulk-walks-small-pages": lambda p: Case(
+        "ActiveRun", (), (InBulk((p.pks("ActiveRun")[0],)),), page_size=10
+    ),
+    "get-multiple-prefetches-first": lambda p: Case(
+        "ActiveRun",
+        (PrefetchRelated(("codebase",)),),
+        (Get((("campaign", p.of("ActiveRun", "campaign")[0]),)),),
+    ),
 }

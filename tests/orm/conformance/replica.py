@@ -62,8 +62,8 @@ class ReplicaSide:
     def _rejected(model: type[models.Model], key: OrderKey) -> bool:
         """A name Django rejects in ``order_by()`` itself: kept as written, so that Django
         raises where (and what) it would."""
-        if key.field == "?":
-            return key.expression  # F("?") is a field name to Django, "?" a random order
+        if key.field == "?":  # F("?") and "-?" name a field to Django, "?" a random order
+            return key.expression or key.descending
         if key.expression or resolve(model, key.field) is not None:
             return False
         try:
