@@ -316,6 +316,8 @@ class WhereCompiler:
         return True
 
     def _set(self, param: str, value: Any) -> None:
+        if param == "q" and value == "":
+            return  # icontains "" matches every row: each resource searches a non-null field
         if param == "q" and not _carried(value):
             raise _Empty
         if param in self.params and self.params[param] != value:

@@ -78,7 +78,10 @@ class ApiQuerySet(QuerySet[M]):
         return clone
 
     def search(self, term: str) -> ApiQuerySet[M]:
-        """The endpoint's ``q`` search (case-insensitive, over all its searched fields)."""
+        """The endpoint's ``q`` search (case-insensitive, over all its searched fields; an
+        empty term matches every row, as ``icontains=""`` does)."""
+        if term == "":
+            return self._chain()
         current = self._api_extra.get("q")
         if current is not None and current != term:
             raise NotSupportedError(

@@ -107,6 +107,17 @@ async def test_values_no_row_can_hold_match_nothing_without_a_request(mode: str)
         assert await evaluate(mode, Codebase.objects.all(), "in_bulk", ["", "a\x00b"]) == {}
 
 
+async def test_an_empty_search_term_matches_every_row(mode: str, wire: Wire) -> None:
+    """``icontains=""`` matches every non-null value, and each resource searches a non-null
+    field: an empty term filters nothing (chained after another, it was refused)."""
+    everything = wire.get("/api/codebases", limit=0)["pagination"]["total"]
+    either = Q(name__icontains="") | Q(url__icontains="")
+    assert await evaluate(mode, Codebase.objects.filter(either), "count") == everything
+    assert await evaluate(mode, Codebase.objects.search(""), "count") == everything
+    py = await evaluate(mode, Codebase.objects.search("py"), "count")
+    assert await evaluate(mode, Codebase.objects.search("py").search(""), "count") == py
+
+
 async def test_an_unknown_enum_value_in_a_list_is_dropped(mode: str, wire: Wire) -> None:
     runs = Run.objects.filter(campaign="debianize", result_code__in=["success", "nope"])
     expected = wire.items("/api/runs", campaign="debianize", result_code="success")

@@ -14,6 +14,8 @@ import pytest
 from janitor_site_django.models import Codebase
 from janitor_site_django.testing import capture_api_calls
 
+from .conftest import Orm
+
 NAMES = [f"codebase-{i:03d}" for i in range(23)]
 
 
@@ -54,26 +56,16 @@ def legacy_server(settings: Any) -> Iterator[str]:
     server.shutdown()
 
 
-@pytest.mark.usefixtures("legacy_server")
-def test_iteration_and_count_page_until_a_short_page() -> None:
-    with capture_api_calls() as calls:
-        assert [c.name for c in Codebase.objects.all()] == NAMES
-    assert [dict(c.params)["offset"] for c in calls] == ["0", "10", "20"]
-    with capture_api_calls() as calls:
-        assert Codebase.objects.count() == len(NAMES)  # counted by paging: the documented cost
-    assert len(calls) == 4  # limit=0 tells nothing, then three pages
-    assert Codebase.objects.all()[5:8].count() == 3
-    assert Codebase.objects.exists()
-
-
 @pytest.mark.anyio
 @pytest.mark.usefixtures("legacy_server")
-async def test_async_iteration_and_count_page_until_a_short_page() -> None:
+async def test_iteration_and_count_page_until_a_short_page(orm: Orm) -> None:
     with capture_api_calls() as calls:
-        assert [c.name async for c in Codebase.objects.all()] == NAMES
+        assert [c.name for c in await orm.list(Codebase.objects.all())] == NAMES
     assert [dict(c.params)["offset"] for c in calls] == ["0", "10", "20"]
     with capture_api_calls() as calls:
-        assert await Codebase.objects.acount() == len(NAMES)
-    assert len(calls) == 4
-    assert [c.name async for c in Codebase.objects.all()[15:].aiterator(chunk_size=4)] == NAMES[15:]
-    assert await Codebase.objects.all()[5:8].acount() == 3
+        assert await orm(Codebase.objects, "count") == len(NAMES)  # by paging: the known cost
+    assert len(calls) == 4  # limit=0 tells nothing, then three pages
+    tail = await orm(Codebase.objects.all()[15:], "iterator", chunk_size=4)
+    assert [c.name for c in tail] == NAMES[15:]
+    assert await orm(Codebase.objects.all()[5:8], "count") == 3
+    assert await orm(Codebase.objects, "exists")
