@@ -34,10 +34,12 @@ def _keys(objects: Sequence[Model], field: Field[Any, Any]) -> set[Any]:
 
 
 def _attach(objects: Sequence[Model], field: Field[Any, Any], related: dict[Any, Model]) -> None:
-    # Objects the list does not return (e.g. an inactive codebase) stay lazy: access fetches them.
+    # A null key is selected as None, as Django's outer join selects it (so a later prefetch of
+    # the same relation skips it, as in Django); a key the list does not return stays lazy.
     for obj in objects:
-        target = related.get(getattr(obj, field.attname))
-        if target is not None:
+        key = getattr(obj, field.attname)
+        target = None if key is None else related.get(key)
+        if key is None or target is not None:
             field.set_cached_value(obj, target)  # type: ignore[attr-defined]
 
 

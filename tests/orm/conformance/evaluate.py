@@ -53,6 +53,7 @@ from .cases import (
     PrefetchRelated,
     PrefetchSpec,
     SelectRelated,
+    SetOp,
     Terminal,
     Values,
     ValuesList,
@@ -182,8 +183,12 @@ def relations(case: Case, model: type[models.Model]) -> list[Relation]:
     non_null = [f.name for f in model._meta.concrete_fields if f.is_relation and not f.null]
     # Django's select_related state: names add up; select_related() replaces them with "every
     # non-null foreign key", and later names replace that again.
+    # A set operation's result is a new queryset (or, on an empty one, the other operand):
+    # only what comes after it applies.
+    setops = [i for i, step in enumerate(case.steps) if isinstance(step, SetOp)]
+    steps = case.steps[setops[-1] + 1 :] if setops else case.steps
     selected: list[str] = []
-    for step in case.steps:
+    for step in steps:
         if isinstance(step, SelectRelated):
             selected = (
                 non_null
@@ -191,7 +196,7 @@ def relations(case: Case, model: type[models.Model]) -> list[Relation]:
                 else [*(selected if selected is not non_null else []), *step.fields]
             )
     found += [Relation(name) for name in selected if name in forward]
-    for step in case.steps:
+    for step in steps:
         if isinstance(step, PrefetchRelated):
             for lookup in step.lookups:
                 if isinstance(lookup, PrefetchSpec):

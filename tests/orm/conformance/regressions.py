@@ -22,6 +22,7 @@ from .cases import (
     L,
     Last,
     Latest,
+    Nothing,
     Or,
     OrderBy,
     OrderKey,
@@ -226,5 +227,16 @@ REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
         "ActiveRun",
         (PrefetchRelated(("codebase",)),),
         (Get((("campaign", p.of("ActiveRun", "campaign")[0]),)),),
+    ),
+    # Found by a random run (seed 1318685923) ---------------------------------------------
+    "select-related-null-then-prefetch": lambda p: Case(
+        "MergeProposal",
+        (
+            SelectRelated(("codebase",)),
+            PrefetchRelated(("codebase", PrefetchSpec("codebase", "Codebase"))),
+        ),
+    ),
+    "empty-union-drops-select-related": lambda p: Case(
+        "ActiveRun", (Nothing(), SelectRelated(("codebase",)), SetOp("union", ())), (Evaluate(),)
     ),
 }
