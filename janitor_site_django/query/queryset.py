@@ -242,18 +242,20 @@ class ApiQuerySet(QuerySet[M]):
             total = (yield from fetcher.page(api, 0, 0)).total
         return None if total is None else self._sliced(total, api)
 
-    def _distinct_count(self, items: list[Any]) -> int:
+    def _distinct_count(
+        self, items: list[Any], convert: Callable[[Sequence[Any]], list[Any]]
+    ) -> int:
         """Django's COUNT of distinct rows: unsliced, it drops the ordering (whose columns
         a SELECT DISTINCT also selects), so only the selected values count."""
-        convert = self._converter()
         if self.query.is_sliced:
             return len(self._distinct_rows(items, convert))
         return len(rows.distinct(items, convert(items), ()))
 
     def _counting(self) -> Plan[int]:
         if self._result_cache is None and self._deduplicated():
+            convert = self._converter()  # what cannot be converted is refused before I/O
             yield plan.Walk(self._unsliced())
-            return self._distinct_count((yield plan.Pull()))
+            return self._distinct_count((yield plan.Pull()), convert)
         counted = yield plan.Call(self._fetcher(), self._count())
         if counted is None:
             yield plan.Walk(self)

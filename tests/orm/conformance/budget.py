@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import MultipleObjectsReturned
+from django.db.models.query import ModelIterable
 
 from janitor_site_django.query.queryset import ITERATOR_CHUNK
 
@@ -148,6 +149,9 @@ class Budget:
         page (chunk) of rows when some row has a key; per reverse relation the pages of the
         related rows when there are rows."""
         answer = self.oracle.answers[index]
+        queryset = self.oracle.queryset
+        if queryset is not None and queryset._iterable_class is not ModelIterable:
+            return 0  # values() rows: Django selects and prefetches nothing for them
         rows = _rows(answer)
         steps = [s for s in self.case.steps if isinstance(s, PrefetchRelated)]
         if any(

@@ -239,4 +239,16 @@ REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
     "empty-union-drops-select-related": lambda p: Case(
         "ActiveRun", (Nothing(), SelectRelated(("codebase",)), SetOp("union", ())), (Evaluate(),)
     ),
+    # Found by a random run (seed 1635789571) ---------------------------------------------
+    "distinct-values-join-count": lambda p: Case(
+        "QueueItem", (Distinct(), Values(("codebase__name",))), (Count(),)
+    ),
+    "values-list-select-related": lambda p: Case(
+        "ReadyRun",
+        (
+            Filter((("campaign", p.campaigns[0]),)),
+            SelectRelated(("codebase",)),
+            ValuesList(("result_branches",)),
+        ),
+    ),
 }
