@@ -384,6 +384,8 @@ class ApiQuerySet(QuerySet[M]):
 
     def _in_bulk(self, id_list: Any = None, field_name: str = "pk") -> Plan[dict[Any, M]]:
         batches, keys = bulk.batches(self, id_list, field_name)
+        if batches:  # the batches select nothing: this queryset's names are checked here
+            relations.check_select_related(self)
         matched: list[Any] = []
         for batch in batches:
             yield from batch._evaluation()

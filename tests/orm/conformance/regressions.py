@@ -251,4 +251,10 @@ REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
             ValuesList(("result_branches",)),
         ),
     ),
+    # Found by a random run (seed 300412319) ----------------------------------------------
+    "in-bulk-checks-select-related": lambda p: Case(
+        "Codebase",
+        (Filter((("name__in", p.pks("Codebase")[:1]),)), SelectRelated(("codebase",))),
+        (InBulk(tuple(p.pks("Codebase")[:1])),),
+    ),
 }
