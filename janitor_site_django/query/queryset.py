@@ -384,8 +384,8 @@ class ApiQuerySet(QuerySet[M]):
 
     def _in_bulk(self, id_list: Any = None, field_name: str = "pk") -> Plan[dict[Any, M]]:
         batches, keys = bulk.batches(self, id_list, field_name)
-        if batches:  # the batches select nothing: this queryset's names are checked here
-            relations.check_select_related(self)
+        if id_list is None or id_list:  # Django compiles a query: select_related names checked
+            relations.check_select_related(self)  # here, as the batches select nothing
         matched: list[Any] = []
         for batch in batches:
             yield from batch._evaluation()

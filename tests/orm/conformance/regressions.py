@@ -257,4 +257,8 @@ REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
         (Filter((("name__in", p.pks("Codebase")[:1]),)), SelectRelated(("codebase",))),
         (InBulk(tuple(p.pks("Codebase")[:1])),),
     ),
+    # Found by a random run (seed 300412319, rerun) ---------------------------------------
+    "in-bulk-of-unkeyable-ids-checks-select-related": lambda p: Case(
+        "Codebase", (SelectRelated(("codebase",)),), (InBulk(("",)),)
+    ),
 }
