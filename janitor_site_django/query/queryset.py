@@ -270,15 +270,20 @@ class ApiQuerySet(QuerySet[M]):
     async def acount(self) -> int:
         return await plan.arun(self._counting())
 
+    def _existing(self) -> Plan[bool]:
+        if self.query.distinct and self.query.is_sliced:  # Django keeps the select clause:
+            relations.check_select_related(self)  # its select_related() names are checked
+        return (yield from self._counting()) > 0
+
     def exists(self) -> bool:
         if self._result_cache is not None:
             return bool(self._result_cache)
-        return self.count() > 0
+        return plan.run(self._existing())
 
     async def aexists(self) -> bool:
         if self._result_cache is not None:
             return bool(self._result_cache)
-        return await self.acount() > 0
+        return await plan.arun(self._existing())
 
     # Single objects -----------------------------------------------------------------------
 

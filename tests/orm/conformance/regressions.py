@@ -14,6 +14,7 @@ from .cases import (
     Count,
     Distinct,
     Evaluate,
+    Exists,
     Filter,
     First,
     Get,
@@ -260,5 +261,8 @@ REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
     # Found by a random run (seed 300412319, rerun) ---------------------------------------
     "in-bulk-of-unkeyable-ids-checks-select-related": lambda p: Case(
         "Codebase", (SelectRelated(("codebase",)),), (InBulk(("",)),)
+    ),
+    "distinct-slice-exists-checks-select-related": lambda p: Case(
+        "Codebase", (Distinct(), SelectRelated(("codebase",)), Slice(None, 2)), (Exists(),)
     ),
 }
