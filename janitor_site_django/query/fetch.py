@@ -43,6 +43,10 @@ Calls = Generator[Operation[Any], Any, T]
 
 #: Threads fetching the next page while the current one is consumed.
 _prefetcher = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="janitor-site-page")
+#: Event-loop turns given to pages requested ahead before a page is handed to the consumer, who
+#: keeps the loop until it asks for the next one: a request on a pooled connection is written in
+#: four (and later ones while the next page is awaited).
+_SEND_TICKS = 8
 #: How long clones of one queryset reuse each other's totals and first pages.
 FAMILY_SECONDS = 10.0
 #: Most values one ``__in`` parameter may carry (v1 lists hold at most 1000 elements).
@@ -289,6 +293,7 @@ class Fetcher:
         steps = paging.walk(api, size)
         ahead: collections.deque[asyncio.Future[Page[Any]]] = collections.deque()
         page: Page[Any] | None = None
+        sending = False
         while True:
             try:
                 step = steps.send(page)
@@ -296,12 +301,17 @@ class Fetcher:
                 return
             page = None
             if isinstance(step, paging.Emit):
+                if sending:  # the consumer keeps the loop until it asks again: send them now
+                    for _ in range(_SEND_TICKS):
+                        await asyncio.sleep(0)
+                    sending = False
                 yield step.items
             elif isinstance(step, paging.Take):
                 page = await ahead.popleft()
             elif step.ahead:
                 calls = self.page(api, step.offset, step.limit)
                 ahead.append(asyncio.ensure_future(self.arun(calls, client)))
+                sending = True
             else:
                 flow = self.first_page if step.first else self.page
                 page = await self.arun(flow(api, step.offset, step.limit), client)
