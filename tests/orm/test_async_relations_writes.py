@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from django.db import NotSupportedError
 
@@ -152,3 +153,33 @@ def test_using_token_and_the_token_chain(settings: Any, janitor_emulator: Emulat
     with pytest.raises(exceptions.Unauthorized):
         Codebase.objects.count()
     assert Codebase.objects.using_token(janitor_emulator.tokens["user"]).count() > 0
+
+
+@pytest.mark.anyio
+async def test_aiterator_puts_the_pages_ahead_on_the_wire_before_the_consumer_runs(
+    wire: Wire,
+) -> None:
+    """The consumer keeps the event loop while it handles a page: the pages requested ahead
+    must be sent before it gets the page, or the server idles meanwhile. (The sync shell hands
+    them to threads at once.)"""
+    from janitor_site_django.client import get_async_client
+    from janitor_site_django.query.paging import PREFETCH_DEPTH
+
+    size, total = 10, len(wire.items("/api/runs"))
+    started: list[int] = []
+
+    async def record(request: httpx.Request) -> None:
+        started.append(int(request.url.params.get("offset", 0)))
+
+    hooks = get_async_client()._http.event_hooks["request"]
+    hooks.append(record)
+    try:
+        seen = 0
+        async for _run in Run.objects.aiterator(chunk_size=size):
+            if seen % size == 0:  # the first object of a page
+                wanted = min(seen + size * PREFETCH_DEPTH, (total - 1) // size * size)
+                assert max(started) >= wanted, (seen, sorted(started))
+            seen += 1
+    finally:
+        hooks.remove(record)
+    assert seen == total
