@@ -164,7 +164,7 @@ class SiteConfig:
     """Validated configuration: the client's, the admin's, the OIDC layer's, the fragments'."""
 
     url: str
-    api_token: str | None = None
+    api_token: str | None = dataclasses.field(default=None, repr=False)  # never in a repr
     timeout: float = DEFAULTS["JANITOR_SITE_TIMEOUT"]
     retries: int = DEFAULTS["JANITOR_SITE_RETRIES"]
     page_size: int = DEFAULTS["JANITOR_SITE_PAGE_SIZE"]

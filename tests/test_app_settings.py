@@ -121,3 +121,11 @@ def test_importing_the_package_loads_neither_the_client_nor_django() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert done.stdout.strip() == "module 'janitor_site_django' has no attribute 'nothing'"
+
+
+def test_the_service_token_is_in_no_repr_of_the_config() -> None:
+    secret = "service-token-4f1c"
+    config = SiteConfig.from_values({**URL, "JANITOR_SITE_API_TOKEN": secret})
+    assert config.api_token == secret
+    assert secret not in repr(config) and secret not in str(config)
+    assert secret not in repr(config.replace(timeout=3.0))
