@@ -97,11 +97,6 @@ def _advance(calls: Calls[T], outcome: Any) -> Operation[Any] | _Done[T]:
         return _Done(done.value)
 
 
-def _window(api: ApiQuery, items: list[Any]) -> list[Any]:
-    """``api``'s slice of ``items``."""
-    return items[api.offset : None if api.limit is None else api.offset + api.limit]
-
-
 def _page_size(client: SiteClient | AsyncSiteClient, wanted: int | None) -> int:
     return min(wanted or client.config.page_size, client.config.page_size)
 
@@ -223,7 +218,12 @@ class Fetcher:
             return
         found = next(filter(match, walked), None)  # a primary key: the first match is the only one
         walked.close()
-        yield from _window(api, [] if found is None else [found])
+        yield from self._matched(api, [] if found is None else [found])
+
+    def _matched(self, api: ApiQuery, found: list[Any]) -> list[Any]:
+        """The slice of a primary key's match (none or one), whose total is now known."""
+        self.family.totals()[api.signature] = len(found)
+        return found[api.offset : None if api.limit is None else api.offset + api.limit]
 
     def _walk(self, client: SiteClient, api: ApiQuery, size: int) -> Iterator[Any]:
         steps = paging.walk(api, size)
@@ -285,7 +285,7 @@ class Fetcher:
             if found:
                 break
         if match is not None:
-            yield _window(api, found)
+            yield self._matched(api, found)
 
     async def _awalk(
         self, client: AsyncSiteClient, api: ApiQuery, size: int

@@ -80,6 +80,8 @@ class ApiQuerySet(QuerySet[M]):
     def search(self, term: str) -> ApiQuerySet[M]:
         """The endpoint's ``q`` search (case-insensitive, over all its searched fields; an
         empty term matches every row, as ``icontains=""`` does)."""
+        if self.query.is_sliced:  # a filter, as Django's
+            raise TypeError("Cannot filter a query once a slice has been taken.")
         if term == "":
             return self._chain()
         current = self._api_extra.get("q")
@@ -342,9 +344,10 @@ class ApiQuerySet(QuerySet[M]):
             raise self._missing()
         results = self._results(items)
         if total > 1:
-            if self._iterable_class is ModelIterable and self._prefetch_related_lookups:
-                # Django prefetches before it counts: an invalid prefetch raises first
-                yield plan.Prefetch(results, self._prefetch_related_lookups)
+            if self._prefetch_related_lookups:
+                # Django selects and prefetches before it counts: an invalid prefetch raises
+                # first, over the selected objects
+                yield from self._relate(results)
             name = self.model._meta.object_name
             raise cast(Any, self.model).MultipleObjectsReturned(
                 f"get() returned more than one {name} -- it returned {total}!"

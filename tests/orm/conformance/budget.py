@@ -12,7 +12,8 @@ for a list or slice inside one page — and 0 for an empty slice (``limit=0``). 
 * ``first()``, ``last()``, ``qs[i]``, ``latest()``: 1 in the queryset's direction, 2 against it
   (the total, then the row; ``last()`` of an ordered queryset reads backwards); ``first()`` and
   ``qs[i]`` after a list: 0; ``get()``: 1 (the detail endpoint, or ``limit=2``), plus a call
-  per prefetch lookup when it raises ``MultipleObjectsReturned`` (Django prefetches first);
+  per prefetch lookup and then per selected relation when it raises
+  ``MultipleObjectsReturned`` (Django selects and prefetches first);
 * ``in_bulk(ids)``: ``⌈k / 1000⌉`` for ``k`` distinct keys where the list filters by many keys
   at once, ``k`` where it filters by one at a time (a walk of a long list would cost more);
   ``in_bulk()``: as a list;
@@ -59,7 +60,7 @@ from .cases import (
     Slice,
     Window,
 )
-from .evaluate import Outcome, Raised, relations
+from .evaluate import Outcome, Raised, relations, selected
 from .replica import ReplicaSide
 from .sides import apply_steps
 from .tables import resource
@@ -203,10 +204,12 @@ class Budget:
             relations = self._relations(index, chunks)
             answer = self.oracle.answers[index]
             if isinstance(answer, Raised) and issubclass(answer.type, MultipleObjectsReturned):
-                # Django prefetches the rows before counting them (its errors come first)
+                # Django selects and prefetches the rows before counting them (its errors come
+                # first): a call per prefetch lookup, and then per selected relation
                 relations = sum(
                     len(step.lookups) for step in case.steps if isinstance(step, PrefetchRelated)
                 )
+                relations += len(selected(case, self.model)) if relations else 0
             if single == 0:  # from the result cache: nothing to fetch, related objects included
                 found.append(0)
             else:

@@ -176,26 +176,35 @@ class Relation:
     ordered: bool = True
 
 
-def relations(case: Case, model: type[models.Model]) -> list[Relation]:
-    """The relations the top-level steps ask to load, for the rows' comparison."""
-    found: list[Relation] = []
+def _applying(case: Case) -> tuple[Any, ...]:
+    """The steps that shape the result: a set operation's result is a new queryset (or, on an
+    empty one, the other operand), so only what comes after it applies."""
+    setops = [i for i, step in enumerate(case.steps) if isinstance(step, SetOp)]
+    return case.steps[setops[-1] + 1 :] if setops else case.steps
+
+
+def selected(case: Case, model: type[models.Model]) -> list[str]:
+    """The forward relations ``select_related`` loads, as Django's state has them: names add
+    up; select_related() replaces them with "every non-null foreign key", and later names
+    replace that again."""
     forward = [f.name for f in model._meta.concrete_fields if f.is_relation]
     non_null = [f.name for f in model._meta.concrete_fields if f.is_relation and not f.null]
-    # Django's select_related state: names add up; select_related() replaces them with "every
-    # non-null foreign key", and later names replace that again.
-    # A set operation's result is a new queryset (or, on an empty one, the other operand):
-    # only what comes after it applies.
-    setops = [i for i, step in enumerate(case.steps) if isinstance(step, SetOp)]
-    steps = case.steps[setops[-1] + 1 :] if setops else case.steps
-    selected: list[str] = []
-    for step in steps:
+    names: list[str] = []
+    for step in _applying(case):
         if isinstance(step, SelectRelated):
-            selected = (
+            names = (
                 non_null
                 if not step.fields
-                else [*(selected if selected is not non_null else []), *step.fields]
+                else [*(names if names is not non_null else []), *step.fields]
             )
-    found += [Relation(name) for name in selected if name in forward]
+    return [name for name in names if name in forward]
+
+
+def relations(case: Case, model: type[models.Model]) -> list[Relation]:
+    """The relations the top-level steps ask to load, for the rows' comparison."""
+    forward = [f.name for f in model._meta.concrete_fields if f.is_relation]
+    found = [Relation(name) for name in selected(case, model)]
+    steps = _applying(case)
     for step in steps:
         if isinstance(step, PrefetchRelated):
             for lookup in step.lookups:

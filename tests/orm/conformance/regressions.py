@@ -36,6 +36,7 @@ from .cases import (
     Slice,
     Values,
     ValuesList,
+    Window,
 )
 from .replica import ReplicaSide
 from .tables import Pool
@@ -264,5 +265,15 @@ REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
     ),
     "distinct-slice-exists-checks-select-related": lambda p: Case(
         "Codebase", (Distinct(), SelectRelated(("codebase",)), Slice(None, 2)), (Exists(),)
+    ),
+    # Found by a random run (seed 4168072563) ---------------------------------------------
+    "search-after-slice": lambda p: Case("Codebase", (Slice(5, 2), Search("")), (Evaluate(),)),
+    "get-selects-before-it-prefetches": lambda p: Case(
+        "ActiveRun",
+        (SelectRelated(), PrefetchRelated(("codebase", PrefetchSpec("codebase", "Codebase")))),
+        (Get(),),
+    ),
+    "pk-matched-here-total-known": lambda p: Case(
+        "ActiveRun", (Filter((("pk", "no-such-value"),)),), (Window(0, 1), Count()), page_size=10
     ),
 }
