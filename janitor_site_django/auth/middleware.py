@@ -25,6 +25,7 @@ from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_variables
 
 from .. import exceptions
 from ..client import user_token
@@ -51,6 +52,7 @@ def _stored_session(session_key: str) -> Any:
     return store(session_key=session_key)
 
 
+@sensitive_variables()  # every local: the refresh token, the sessions, the IdP's answer
 def refresh(request: HttpRequest) -> str:
     """A fresh access token for this session: adopted if a concurrent request just got one,
     else asked from the identity provider with the refresh token (which it may rotate)."""
@@ -75,7 +77,7 @@ def refresh(request: HttpRequest) -> str:
                     "client_id": oidc.OIDC_RP_CLIENT_ID,
                     "client_secret": oidc.OIDC_RP_CLIENT_SECRET,
                 },
-                timeout=10.0,
+                timeout=setting("JANITOR_SITE_TIMEOUT"),
             )
         except httpx.HTTPError as error:
             raise RefreshFailed(
@@ -83,11 +85,15 @@ def refresh(request: HttpRequest) -> str:
             ) from None
         if response.status_code != 200:
             raise RefreshFailed(f"the identity provider answered {response.status_code}")
-        tokens.store(session, response.json())
-        session.save()
-        token = tokens.access_token(session)
-        if token is None:
+        try:
+            answer = response.json()
+        except ValueError:
+            raise RefreshFailed("the identity provider did not answer JSON") from None
+        token = answer.get("access_token") if isinstance(answer, dict) else None
+        if not isinstance(token, str) or not token:
             raise RefreshFailed("the identity provider gave no access token")
+        tokens.store(session, answer)
+        session.save()
         return token
 
 

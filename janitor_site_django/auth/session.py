@@ -23,10 +23,11 @@ def _fernet() -> Fernet:
 
 def store(session: Any, token_info: dict[str, Any]) -> None:
     """Keep what a token response brings (the refresh token only when one is given)."""
-    if token_info.get("access_token"):
-        session[ACCESS] = token_info["access_token"]
-    if token_info.get("refresh_token"):
-        session[REFRESH] = _fernet().encrypt(token_info["refresh_token"].encode()).decode()
+    access, refresh = token_info.get("access_token"), token_info.get("refresh_token")
+    if isinstance(access, str) and access:
+        session[ACCESS] = access
+    if isinstance(refresh, str) and refresh:
+        session[REFRESH] = _fernet().encrypt(refresh.encode()).decode()
     expires_in = token_info.get("expires_in")
     if isinstance(expires_in, (int, float)):
         session[EXPIRES_AT] = time.time() + expires_in

@@ -104,7 +104,7 @@ class SiteClient(ClientBase):
         timeout: float,
     ) -> RawResponse | exceptions.TransportError:
         op = plan.op
-        headers = plan.headers()
+        headers = httpx.Headers(plan.headers())  # its repr hides the token: frames show it
         if op.body is not None:
             headers["Content-Type"] = "application/json"
         try:
@@ -239,7 +239,8 @@ class SiteClient(ClientBase):
         plan = CallPlan(op, self.config, self._token, type(self), caching=False)
         plan.sent()
         try:
-            with self._http.stream(op.method, op.target, headers=plan.headers()) as response:
+            headers = httpx.Headers(plan.headers())
+            with self._http.stream(op.method, op.target, headers=headers) as response:
                 raw = raw_response(response, content=b"")
                 if not streamed(raw):  # an error or a legacy envelope: read to be parsed
                     raw = raw_response(response, content=response.read())

@@ -1,0 +1,99 @@
+"""A hostile HTTP server on 127.0.0.1 (raw asyncio in a thread): faults a real server cannot be
+made to produce on demand. ``server.mode`` picks how the next requests are answered."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator
+
+#: What each mode answers (None: handled in :meth:`HostileServer._answer`).
+_CANNED = {
+    "500": b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\n"
+    b"content-length: 4\r\n\r\noops",
+    "502": b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n",
+    "malformed": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    b"content-length: 9\r\n\r\n{not json",
+    "wrong-schema": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    b'content-length: 13\r\n\r\n{"data": 42}\n',
+    "not-json": b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\n"
+    b"content-length: 13\r\n\r\n<html>?</html>",
+    "redirect": b"HTTP/1.1 302 Found\r\nlocation: https://elsewhere.example/\r\n"
+    b"content-length: 0\r\n\r\n",
+}
+MODES = (*_CANNED, "hang", "reset")
+
+
+class HostileServer:
+    def __init__(self) -> None:
+        self.mode = "500"
+        self.requests: list[bytes] = []
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    (
+                        int(line.split(b":", 1)[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
+                self.requests.append(head + await reader.readexactly(length))
+                await self._answer(writer)
+        writer.close()
+
+    async def _answer(self, writer: asyncio.StreamWriter) -> None:
+        if self.mode == "hang":
+            await asyncio.sleep(3600)
+        if self.mode == "reset":
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n{\"data\": [")
+            await writer.drain()
+            writer.transport.abort()
+            raise ConnectionResetError
+        writer.write(_CANNED[self.mode])
+        await writer.drain()
+
+    def start(self) -> HostileServer:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    async def _cancel_connections(self) -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._cancel_connections(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+@contextlib.contextmanager
+def hostile_server() -> Iterator[HostileServer]:
+    server = HostileServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
