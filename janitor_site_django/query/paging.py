@@ -68,15 +68,14 @@ def walk(api: ApiQuery, size: int) -> Walk:
         yield from _backward(api, size)
         return
     first: Page[Any] = yield Fetch(*first_request(api, size), first=True)
+    yield Emit(first.items)
     later = later_requests(api, size, first)
     if later is None:
-        yield Emit(first.items)
         yield from _one_after_another(api, size, first)
         return
-    ahead = [Fetch(offset, limit, ahead=True) for offset, limit in later]
-    yield from ahead[:PREFETCH_DEPTH]  # each sent back None; requested before the first page
-    yield Emit(first.items)  # is consumed, as every later one is
     del first  # a page is freed once consumed: memory stays flat however long the list
+    ahead = [Fetch(offset, limit, ahead=True) for offset, limit in later]
+    yield from ahead[:PREFETCH_DEPTH]  # each sent back None
     for index in range(len(ahead)):
         page: Page[Any] = yield Take()
         if index + PREFETCH_DEPTH < len(ahead):

@@ -176,7 +176,8 @@ async def test_aiterator_puts_the_pages_ahead_on_the_wire_before_the_consumer_ru
     try:
         seen = 0
         async for _run in Run.objects.aiterator(chunk_size=size):
-            if seen % size == 0:  # the first object of a page
+            if seen % size == 0 and seen:  # the first object of a later page (those after the
+                # first are requested once it is consumed: a match in it costs one request)
                 wanted = min(seen + size * PREFETCH_DEPTH, (total - 1) // size * size)
                 assert max(started) >= wanted, (seen, sorted(started))
             seen += 1

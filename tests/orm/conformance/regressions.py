@@ -53,6 +53,11 @@ def _with_null_start(pool: Pool) -> str:
 _git_codebases = PrefetchSpec("codebase", "Codebase", (Filter((("vcs_type", "git"),)),))
 
 
+def _first_listed(pool: Pool, model: str) -> str:
+    """The primary key of the first row in the list's order."""
+    return str(ReplicaSide().manager(model, "objects").all()[0].pk)
+
+
 def _codebase(pool: Pool) -> str:
     return str(pool.pks("Codebase")[0])
 
@@ -275,5 +280,9 @@ REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
     ),
     "pk-matched-here-total-known": lambda p: Case(
         "ActiveRun", (Filter((("pk", "no-such-value"),)),), (Window(0, 1), Count()), page_size=10
+    ),
+    # Found by a random run (seed 4168072563, rerun) --------------------------------------
+    "pk-matched-in-the-first-page": lambda p: Case(
+        "ActiveRun", (Filter((("pk", _first_listed(p, "ActiveRun")),)),), (Evaluate(),), page_size=10
     ),
 }
