@@ -283,6 +283,9 @@ REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
     ),
     # Found by a random run (seed 4168072563, rerun) --------------------------------------
     "pk-matched-in-the-first-page": lambda p: Case(
-        "ActiveRun", (Filter((("pk", _first_listed(p, "ActiveRun")),)),), (Evaluate(),), page_size=10
+        "ActiveRun",
+        (Filter((("pk", _first_listed(p, "ActiveRun")),)),),
+        (Evaluate(),),
+        page_size=10,
     ),
 }
