@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "JANITOR_SITE_URL": None,
     "JANITOR_SITE_API_TOKEN": None,
     "JANITOR_SITE_TIMEOUT": 10.0,
+    "JANITOR_SITE_MAX_RESPONSE_BYTES": 64 * 1024 * 1024,
     "JANITOR_SITE_RETRIES": 2,
     "JANITOR_SITE_PAGE_SIZE": MAX_PAGE_SIZE,
     "JANITOR_SITE_CACHE": None,
@@ -112,6 +113,7 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "JANITOR_SITE_URL": _url,
     "JANITOR_SITE_API_TOKEN": _optional_str,
     "JANITOR_SITE_TIMEOUT": _positive_float,
+    "JANITOR_SITE_MAX_RESPONSE_BYTES": _bounded_int(1024, 2**40),
     "JANITOR_SITE_RETRIES": _bounded_int(0, 10),
     "JANITOR_SITE_PAGE_SIZE": _bounded_int(1, MAX_PAGE_SIZE),
     "JANITOR_SITE_CACHE": _optional_str,
@@ -131,6 +133,7 @@ _TRUE_TEXT = ("1", "true", "yes", "on")
 #: Parsers of environment strings, for :meth:`SiteConfig.from_env`.
 _FROM_TEXT: dict[str, Callable[[str], Any]] = {
     "JANITOR_SITE_TIMEOUT": float,
+    "JANITOR_SITE_MAX_RESPONSE_BYTES": int,
     "JANITOR_SITE_RETRIES": int,
     "JANITOR_SITE_PAGE_SIZE": int,
     "JANITOR_SITE_CACHE_TTL": int,
@@ -166,6 +169,7 @@ class SiteConfig:
     url: str
     api_token: str | None = dataclasses.field(default=None, repr=False)  # never in a repr
     timeout: float = DEFAULTS["JANITOR_SITE_TIMEOUT"]
+    max_response_bytes: int = DEFAULTS["JANITOR_SITE_MAX_RESPONSE_BYTES"]
     retries: int = DEFAULTS["JANITOR_SITE_RETRIES"]
     page_size: int = DEFAULTS["JANITOR_SITE_PAGE_SIZE"]
     cache: str | None = None

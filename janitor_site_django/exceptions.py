@@ -19,6 +19,7 @@ exceptions never escape (they are the ``__cause__``)::
     │   ├── UpstreamError              502
     │   └── Unavailable                503, 504 (retry_after)
     ├── ResponseValidationError        the answer does not have the v1 shape
+    │   └── ResponseTooLarge           longer than JANITOR_SITE_MAX_RESPONSE_BYTES
     └── UnsupportedByServer            a legacy (pre-v1) server cannot do this
         └── UnaddressableKey           a key with "/" that no v1 request can address (§2.1)
 
@@ -40,6 +41,7 @@ __all__ = [
     "JanitorSiteError",
     "NotFound",
     "RateLimited",
+    "ResponseTooLarge",
     "ResponseValidationError",
     "ServerError",
     "Timeout",
@@ -150,6 +152,22 @@ class ResponseValidationError(JanitorSiteError):
         self.path = path
         self.field = field
         super().__init__(f"{method} {path}: unexpected response at {field!r}: {message}")
+
+
+class ResponseTooLarge(ResponseValidationError):
+    """The answer is longer than ``JANITOR_SITE_MAX_RESPONSE_BYTES`` (counted decoded, so a
+    compression bomb is caught as it inflates); what was read is dropped."""
+
+    def __init__(self, method: str, path: str, limit: int) -> None:
+        self.method = method
+        self.path = path
+        self.field = ""
+        self.limit = limit
+        JanitorSiteError.__init__(
+            self,
+            f"{method} {path}: the answer is longer than {limit} bytes, the limit "
+            "JANITOR_SITE_MAX_RESPONSE_BYTES sets",
+        )
 
 
 class UnsupportedByServer(JanitorSiteError):

@@ -11,12 +11,13 @@ import httpx
 from .. import exceptions, schemas
 from ..conf import SiteConfig
 from . import operations as ops
+from ._deadline import AsyncDeadline
 from ._legacy import require_v1
 from ._parsers import streamed
 from ._plan import CallPlan
 from ._retry import Sleep
-from ._transport import ClientBase, raw_response, translate_errors
-from ._wire import Operation, RawResponse
+from ._transport import ClientBase, deadline_passed, raw_response, translate_errors
+from ._wire import BodyReader, Operation, RawResponse
 from .paging import Page, walk_pages
 
 T = TypeVar("T")
@@ -44,6 +45,7 @@ class AsyncSiteClient(ClientBase):
         super().__init__(
             base_url=base_url, token=token, timeout=timeout, retries=retries, config=config
         )
+        transport = transport or AsyncDeadline.transport(self.config.verify_tls)
         self._http = httpx.AsyncClient(**self._http_options(transport))
 
     async def aclose(self) -> None:
@@ -100,18 +102,29 @@ class AsyncSiteClient(ClientBase):
         self,
         plan: CallPlan[Any],
         timeout: float,
-    ) -> RawResponse | exceptions.TransportError:
+    ) -> RawResponse | exceptions.JanitorSiteError:
         op = plan.op
         headers = httpx.Headers(plan.headers())  # its repr hides the token: frames show it
         if op.body is not None:
             headers["Content-Type"] = "application/json"
+        guard = AsyncDeadline(timeout)
         try:
-            response = await self._http.request(
+            async with guard, self._http.stream(
                 op.method, op.target, headers=headers, content=op.body, timeout=timeout
-            )
-        except httpx.HTTPError as error:
+            ) as response:
+                limit = self.config.max_response_bytes
+                if response.is_stream_consumed:  # built in memory (a mock transport's)
+                    body = BodyReader(op, limit, None)
+                    body.add(response.content)
+                else:
+                    body = BodyReader(op, limit, response.headers.get("content-encoding"))
+                    async for chunk in response.aiter_raw():
+                        body.add(chunk)
+        except (httpx.HTTPError, TimeoutError) as error:
+            if guard.expired:
+                return deadline_passed(op, self.config.timeout, error)
             return translate_errors(error, op)
-        return raw_response(response)
+        return raw_response(response, content=body.content())
 
     async def _pages(self, build: Any, filters: Mapping[str, Any]) -> AsyncIterator[Any]:
         walk = walk_pages(filters, self.config.page_size)

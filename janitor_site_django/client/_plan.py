@@ -184,7 +184,7 @@ class CallPlan(Generic[T]):
             return self._stale()
         return raw
 
-    def failed(self, error: exceptions.TransportError) -> RawResponse:
+    def failed(self, error: exceptions.JanitorSiteError) -> RawResponse:
         """No answer at all: serve stale data when allowed, else record and re-raise."""
         if self._stale_usable:
             return self._stale()

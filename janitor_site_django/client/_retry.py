@@ -32,7 +32,7 @@ class Sleep:
     seconds: float
 
 
-Outcome = RawResponse | exceptions.TransportError | None
+Outcome = RawResponse | exceptions.JanitorSiteError | None
 Flow = Generator[Send | Sleep, Outcome, RawResponse]
 
 

@@ -13,12 +13,13 @@ import httpx
 from .. import exceptions, schemas
 from ..conf import SiteConfig
 from . import operations as ops
+from ._deadline import Deadline
 from ._legacy import require_v1
 from ._parsers import streamed
 from ._plan import CallPlan
 from ._retry import Sleep
-from ._transport import ClientBase, raw_response, translate_errors
-from ._wire import Operation, RawResponse
+from ._transport import ClientBase, deadline_passed, raw_response, translate_errors
+from ._wire import BodyReader, Operation, RawResponse
 from .paging import Page, walk_pages
 
 T = TypeVar("T")
@@ -46,6 +47,7 @@ class SiteClient(ClientBase):
         super().__init__(
             base_url=base_url, token=token, timeout=timeout, retries=retries, config=config
         )
+        transport = transport or Deadline.transport(self.config.verify_tls)
         self._http = httpx.Client(**self._http_options(transport))
 
     def close(self) -> None:
@@ -102,18 +104,29 @@ class SiteClient(ClientBase):
         self,
         plan: CallPlan[Any],
         timeout: float,
-    ) -> RawResponse | exceptions.TransportError:
+    ) -> RawResponse | exceptions.JanitorSiteError:
         op = plan.op
         headers = httpx.Headers(plan.headers())  # its repr hides the token: frames show it
         if op.body is not None:
             headers["Content-Type"] = "application/json"
+        guard = Deadline(timeout)
         try:
-            response = self._http.request(
+            with guard, self._http.stream(
                 op.method, op.target, headers=headers, content=op.body, timeout=timeout
-            )
-        except httpx.HTTPError as error:
+            ) as response:
+                limit = self.config.max_response_bytes
+                if response.is_stream_consumed:  # built in memory (a mock transport's)
+                    body = BodyReader(op, limit, None)
+                    body.add(response.content)
+                else:
+                    body = BodyReader(op, limit, response.headers.get("content-encoding"))
+                    for chunk in response.iter_raw():
+                        body.add(chunk)
+        except (httpx.HTTPError, TimeoutError) as error:
+            if guard.expired:
+                return deadline_passed(op, self.config.timeout, error)
             return translate_errors(error, op)
-        return raw_response(response)
+        return raw_response(response, content=body.content())
 
     def _pages(self, build: Any, filters: Mapping[str, Any]) -> Iterator[Any]:
         walk = walk_pages(filters, self.config.page_size)

@@ -40,9 +40,18 @@ def raw_response(response: httpx.Response, content: bytes | None = None) -> RawR
     )
 
 
-def translate_errors(error: BaseException, op: Operation[Any]) -> exceptions.TransportError:
-    """Our transport exception for an httpx one (ours pass through; others are re-raised)."""
-    if isinstance(error, exceptions.TransportError):
+def deadline_passed(
+    op: Operation[Any], seconds: float, error: BaseException
+) -> exceptions.Timeout:
+    """The call's overall deadline ended the exchange (``error``: how it showed)."""
+    timeout = exceptions.Timeout(f"{op.method} {op.path}: no answer within {seconds:g} s")
+    timeout.__cause__ = error
+    return timeout
+
+
+def translate_errors(error: BaseException, op: Operation[Any]) -> exceptions.JanitorSiteError:
+    """Our exception for an httpx one (ours pass through; others are re-raised)."""
+    if isinstance(error, exceptions.JanitorSiteError):
         return error
     where = f"{op.method} {op.path}"
     translated: exceptions.TransportError

@@ -1,12 +1,16 @@
-"""An API call before any I/O (:class:`Operation`) and its raw answer (:class:`RawResponse`)."""
+"""An API call before any I/O (:class:`Operation`) and its raw answer (:class:`RawResponse`,
+gathered by a :class:`BodyReader`)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import zlib
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlencode
+
+from .. import exceptions
 
 T = TypeVar("T")
 
@@ -98,11 +102,61 @@ def json_body(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+#: The content codings the client accepts (and inflates itself, see :class:`BodyReader`).
+ENCODINGS = ("gzip", "deflate")
+
+
 def headers_for(token: str | None, user_agent: str, etag: str | None = None) -> dict[str, str]:
     """Request headers: always ``Accept: application/json`` (§8 #12)."""
-    headers = {"Accept": "application/json", "User-Agent": user_agent}
+    headers = {
+        "Accept": "application/json",
+        "Accept-Encoding": ", ".join(ENCODINGS),
+        "User-Agent": user_agent,
+    }
     if token:
         headers["Authorization"] = f"Bearer {token}"
     if etag:
         headers["If-None-Match"] = etag
     return headers
+
+
+class BodyReader:
+    """A response body gathered from its raw chunks, inflated here (gzip or deflate, the
+    encodings :func:`headers_for` accepts) and refused as soon as it passes ``limit`` decoded
+    bytes (:class:`~janitor_site_django.exceptions.ResponseTooLarge`): a compression bomb is
+    never inflated beyond the limit."""
+
+    def __init__(self, op: Operation[Any], limit: int, encoding: str | None) -> None:
+        self._op = op
+        self._limit = limit
+        self._body = bytearray()
+        coding = (encoding or "identity").strip().lower()
+        if coding not in ("identity", *ENCODINGS):
+            raise exceptions.ResponseValidationError(
+                op.method, op.path, "Content-Encoding", f"{encoding!r} was not asked for"
+            )
+        # 32: a gzip or a zlib header, whichever the stream has
+        self._inflater = None if coding == "identity" else zlib.decompressobj(zlib.MAX_WBITS | 32)
+
+    def add(self, chunk: bytes) -> None:
+        if self._inflater is None:
+            self._keep(chunk)
+            return
+        try:
+            while chunk:  # a MiB at most a step: inflating costs little beyond the body
+                room = min(self._limit - len(self._body) + 1, 1 << 20)
+                self._keep(self._inflater.decompress(chunk, room))
+                chunk = self._inflater.unconsumed_tail
+        except zlib.error as error:
+            raise exceptions.ResponseValidationError(
+                self._op.method, self._op.path, "Content-Encoding", f"undecodable: {error}"
+            ) from None
+
+    def _keep(self, data: bytes) -> None:
+        if len(self._body) + len(data) > self._limit:
+            self._body.clear()
+            raise exceptions.ResponseTooLarge(self._op.method, self._op.path, self._limit)
+        self._body += data
+
+    def content(self) -> bytes:
+        return bytes(self._body)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
+import zlib
 from collections.abc import Iterator
 
 #: What each mode answers (None: handled in :meth:`HostileServer._answer`).
@@ -22,7 +24,21 @@ _CANNED = {
     "redirect": b"HTTP/1.1 302 Found\r\nlocation: https://elsewhere.example/\r\n"
     b"content-length: 0\r\n\r\n",
 }
-MODES = (*_CANNED, "hang", "reset")
+#: The size of the "huge" answer, and what the "bomb" answer inflates to.
+HUGE = 500 * 1024 * 1024
+_STATUS = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 30\r\n\r\n"
+    b'{"data": {"api_version": "1"}}'
+)
+MODES = (*_CANNED, "hang", "reset", "trickle", "trickle-headers", "huge", "bomb")
+
+
+@functools.cache
+def _bomb() -> bytes:
+    """About 0.5 MiB of gzip that inflates to :data:`HUGE` bytes of JSON whitespace."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip container
+    block = b" " * (1024 * 1024)
+    return b"".join(packer.compress(block) for _ in range(HUGE // len(block))) + packer.flush()
 
 
 class HostileServer:
@@ -58,6 +74,10 @@ class HostileServer:
                     0,
                 )
                 self.requests.append(head + await reader.readexactly(length))
+                if head.startswith(b"GET /api/status "):  # a v1 server: POSTs may be sent
+                    writer.write(_STATUS)
+                    await writer.drain()
+                    continue
                 await self._answer(writer)
         writer.close()
 
@@ -69,6 +89,32 @@ class HostileServer:
             await writer.drain()
             writer.transport.abort()
             raise ConnectionResetError
+        if self.mode == "trickle":  # a byte a second, never done
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n")
+            while True:
+                writer.write(b" ")
+                await writer.drain()
+                await asyncio.sleep(1)
+        if self.mode == "trickle-headers":
+            for byte in b"HTTP/1.1 200 OK\r\nx-slow: " + b"a" * 100000:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(1)
+        if self.mode == "huge":
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n")
+            writer.write(b"content-length: %d\r\n\r\n" % HUGE)
+            block = b" " * (1024 * 1024)
+            for _ in range(HUGE // len(block)):
+                writer.write(block)
+                await writer.drain()
+            return
+        if self.mode == "bomb":
+            bomb = _bomb()
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n")
+            writer.write(b"content-encoding: gzip\r\ncontent-length: %d\r\n\r\n" % len(bomb))
+            writer.write(bomb)
+            await writer.drain()
+            return
         writer.write(_CANNED[self.mode])
         await writer.drain()
 

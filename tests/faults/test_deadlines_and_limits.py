@@ -1,0 +1,100 @@
+"""One deadline for the whole call, and a cap on what is read: against a hostile server, sync
+and async, for a list, a detail, a POST and a render."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import anyio.to_thread
+import pytest
+
+from janitor_site_django import AsyncSiteClient, SiteClient, exceptions
+
+from .hostile import HostileServer, hostile_server
+
+TIMEOUT = 2.0
+#: Each call, and the request line the server must see for it.
+CALLS: dict[str, tuple[Callable[[Any], Any], bytes]] = {
+    "list": (lambda c: c.list_codebases(limit=5), b"GET /api/codebases?"),
+    "detail": (lambda c: c.get_codebase("some-codebase"), b"GET /api/c/some-codebase "),
+    "POST": (lambda c: c.reschedule_run("some-run"), b"POST /api/run/some-run/reschedule "),
+    "render": (lambda c: c.render_template("run.html", {}), b"POST /api/templates/render "),
+}
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Iterator[HostileServer]:
+    with hostile_server() as server:
+        yield server
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=["sync", "async"])
+async def call(
+    request: pytest.FixtureRequest, hostile: HostileServer
+) -> AsyncIterator[Callable[..., Any]]:
+    """``await call(name, **client_options)``: that call, in this mode, against the server."""
+    kind = request.param
+    clients: list[Any] = []
+
+    async def make(name: str, **options: Any) -> Any:
+        options = {"base_url": hostile.url, "timeout": TIMEOUT, "retries": 2, **options}
+        client = (SiteClient if kind == "sync" else AsyncSiteClient)(**options)
+        clients.append(client)
+        function = CALLS[name][0]
+        if kind == "sync":
+            return await anyio.to_thread.run_sync(lambda: function(client))
+        return await function(client)
+
+    yield make
+    for client in clients:
+        if kind == "sync":
+            client.close()
+        else:
+            await client.aclose()
+
+
+def _attempts(hostile: HostileServer, name: str) -> int:
+    return sum(request.startswith(CALLS[name][1]) for request in hostile.requests)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("name", list(CALLS))
+@pytest.mark.parametrize("fault", ["trickle", "trickle-headers", "hang"])
+async def test_a_slow_server_is_cut_at_the_deadline(
+    fault: str, name: str, call: Callable[..., Any], hostile: HostileServer
+) -> None:
+    hostile.mode, hostile.requests[:] = fault, []
+    started = time.monotonic()
+    with pytest.raises(exceptions.Timeout, match=f"no answer within {TIMEOUT:g} s"):
+        await call(name)
+    took = time.monotonic() - started
+    assert TIMEOUT - 0.5 <= took <= TIMEOUT + 0.5, took
+    assert _attempts(hostile, name) == 1  # a timeout is not retried (and a POST never is)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("name", list(CALLS))
+@pytest.mark.parametrize("fault", ["huge", "bomb"])
+async def test_a_huge_answer_is_refused_at_the_limit(
+    fault: str, name: str, call: Callable[..., Any], hostile: HostileServer, settings: Any
+) -> None:
+    limit = settings.JANITOR_SITE_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+    hostile.mode, hostile.requests[:] = fault, []
+    tracemalloc.start()
+    try:
+        with pytest.raises(exceptions.ResponseTooLarge, match=f"longer than {limit} bytes") as info:
+            await call(name)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert info.value.limit == limit
+    assert peak < 2 * limit, f"{peak / 2**20:.1f} MiB traced for a {limit / 2**20:.0f} MiB limit"
+    assert _attempts(hostile, name) == 1
