@@ -12,6 +12,7 @@ Put it after ``AuthenticationMiddleware``. Settings: ``JANITOR_SITE_OIDC_REFRESH
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from contextlib import AbstractContextManager
@@ -29,12 +30,17 @@ from django.views.decorators.debug import sensitive_variables
 
 from .. import exceptions
 from ..client import user_token
+from ..client._deadline import Deadline
 from ..conf import setting
 from ..middleware import RequestContextMiddleware
 from . import session as tokens
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
+
+
+#: Longest token response read from the identity provider, in bytes.
+MAX_TOKEN_RESPONSE = 64 * 1024
 
 
 class RefreshFailed(Exception):
@@ -68,33 +74,57 @@ def refresh(request: HttpRequest) -> str:
         if refresh_token is None:
             raise RefreshFailed("no refresh token in the session")
         oidc: Any = settings  # mozilla-django-oidc's settings, unknown to django-stubs
-        try:
-            response = httpx.post(
-                oidc.OIDC_OP_TOKEN_ENDPOINT,
-                data={
-                    "grant_type": "refresh_token",
-                    "refresh_token": refresh_token,
-                    "client_id": oidc.OIDC_RP_CLIENT_ID,
-                    "client_secret": oidc.OIDC_RP_CLIENT_SECRET,
-                },
-                timeout=setting("JANITOR_SITE_TIMEOUT"),
-            )
-        except httpx.HTTPError as error:
-            raise RefreshFailed(
-                f"the identity provider is unreachable: {type(error).__name__}"
-            ) from None
-        if response.status_code != 200:
-            raise RefreshFailed(f"the identity provider answered {response.status_code}")
-        try:
-            answer = response.json()
-        except ValueError:
-            raise RefreshFailed("the identity provider did not answer JSON") from None
+        answer = _token_response(
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+                "client_id": oidc.OIDC_RP_CLIENT_ID,
+                "client_secret": oidc.OIDC_RP_CLIENT_SECRET,
+            }
+        )
         token = answer.get("access_token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not token:
             raise RefreshFailed("the identity provider gave no access token")
         tokens.store(session, answer)
         session.save()
         return token
+
+
+@sensitive_variables()  # the form holds the refresh token and the client secret
+def _token_response(form: dict[str, str]) -> Any:
+    """The identity provider's JSON answer to a token request: within
+    ``JANITOR_SITE_TIMEOUT`` (the whole exchange) and :data:`MAX_TOKEN_RESPONSE` bytes."""
+    oidc: Any = settings
+    seconds = setting("JANITOR_SITE_TIMEOUT")
+    verify = bool(getattr(oidc, "OIDC_VERIFY_SSL", True))
+    body = bytearray()
+    try:
+        with (
+            Deadline(seconds),
+            httpx.Client(transport=Deadline.transport(verify), timeout=seconds) as http,
+            http.stream(
+                "POST",
+                oidc.OIDC_OP_TOKEN_ENDPOINT,
+                data=form,
+                headers={"Accept": "application/json", "Accept-Encoding": "identity"},
+            ) as response,
+        ):
+            if response.status_code != 200:
+                raise RefreshFailed(f"the identity provider answered {response.status_code}")
+            if response.headers.get("content-encoding", "identity") != "identity":
+                raise RefreshFailed("the identity provider answered in an encoding not asked for")
+            for chunk in response.iter_raw():
+                body += chunk
+                if len(body) > MAX_TOKEN_RESPONSE:
+                    raise RefreshFailed("the identity provider's answer is too long")
+    except httpx.HTTPError as error:
+        raise RefreshFailed(
+            f"the identity provider is unreachable: {type(error).__name__}"
+        ) from None
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise RefreshFailed("the identity provider did not answer JSON") from None
 
 
 def _wants_json(request: HttpRequest) -> bool:
