@@ -8,6 +8,7 @@ exceptions never escape (they are the ``__cause__``)::
     │   ├── ConnectError               connection refused, DNS, TLS
     │   └── Timeout                    a timeout or the call's overall deadline
     ├── APIError                       the service answered with an error (status, code, ...)
+    │   ├── Redirected                 3xx (never followed)
     │   ├── BadRequest                 400 (and 405, 413, 415: a request the client got wrong)
     │   ├── Unauthorized               401
     │   ├── Forbidden                  403
@@ -41,6 +42,7 @@ __all__ = [
     "JanitorSiteError",
     "NotFound",
     "RateLimited",
+    "Redirected",
     "ResponseTooLarge",
     "ResponseValidationError",
     "ServerError",
@@ -102,6 +104,11 @@ class APIError(JanitorSiteError):
         where = f" on {self.method} {self.path}" if self.path else ""
         request = f" (request id {self.request_id})" if self.request_id else ""
         return f"{self.status} {self.code}{where}: {self.reason}{request}"
+
+
+class Redirected(APIError):
+    """3xx: the service sent the request elsewhere, which the client never follows (a wrong
+    ``JANITOR_SITE_URL``, or a proxy in front of the service); ``details["location"]``."""
 
 
 class BadRequest(APIError):
@@ -200,4 +207,6 @@ def error_class_for(status: int) -> type[APIError]:
     """The exception class of an HTTP error status."""
     if status in _BY_STATUS:
         return _BY_STATUS[status]
+    if 300 <= status < 400:
+        return Redirected
     return ServerError if status >= 500 else BadRequest

@@ -35,6 +35,10 @@ def error_fields(body: Any) -> tuple[str, str, dict[str, Any]]:
 def api_error(op: Operation[Any], status: int, body: Any, raw: RawResponse) -> exceptions.APIError:
     """The exception for an error answer, reading v1 and legacy envelopes alike."""
     code, reason, details = error_fields(body)
+    if 300 <= status < 400:
+        location = raw.headers.get("location")
+        code, details = "redirect", {"location": location}
+        reason = f"redirected to {location!r}, which the client does not follow"
     if not code:
         code = _STATUS_CODES.get(status, "invalid_parameter" if status < 500 else "internal_error")
     if not reason:
@@ -72,8 +76,8 @@ def loads_quietly(raw: RawResponse) -> Any:
 
 
 def check_status(op: Operation[Any], raw: RawResponse) -> None:
-    """Raise the mapped exception for an error status."""
-    if raw.status >= 400:
+    """Raise the mapped exception for an error status (a redirect is one)."""
+    if raw.status >= 300:
         body = loads_quietly(raw) if raw.media_type == "application/json" else None
         raise api_error(op, raw.status, body, raw)
 

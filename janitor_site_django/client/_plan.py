@@ -205,6 +205,12 @@ class CallPlan(Generic[T]):
         except exceptions.JanitorSiteError as error:
             self._record(error)
             raise
+        except (ValueError, RecursionError) as error:  # undecodable text, JSON nested too deep
+            failure = exceptions.ResponseValidationError(
+                self.op.method, self.op.path, "", f"{type(error).__name__}: {error}"
+            )
+            self._record(failure)
+            raise failure from error
         if self.outcome == "stale" and isinstance(result, Page):
             result = dataclasses.replace(result, stale=True)
         if self._memo is not None:

@@ -23,6 +23,10 @@ _CANNED = {
     b"content-length: 13\r\n\r\n<html>?</html>",
     "redirect": b"HTTP/1.1 302 Found\r\nlocation: https://elsewhere.example/\r\n"
     b"content-length: 0\r\n\r\n",
+    "deep": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    b"content-length: 200000\r\n\r\n" + b"[" * 100000 + b"]" * 100000,
+    "non-utf8": b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\n"
+    b"content-length: 4\r\n\r\n\xff\xfe\xfd\xfc",
 }
 #: The size of the "huge" answer, and what the "bomb" answer inflates to.
 HUGE = 500 * 1024 * 1024

@@ -98,3 +98,38 @@ async def test_a_huge_answer_is_refused_at_the_limit(
     assert info.value.limit == limit
     assert peak < 2 * limit, f"{peak / 2**20:.1f} MiB traced for a {limit / 2**20:.0f} MiB limit"
     assert _attempts(hostile, name) == 1
+
+
+#: What each fault raises, by call (a JSON endpoint, or the HTML render), and the attempts an
+#: idempotent call makes (retries=2; a POST is sent once).
+RAISES: dict[str, tuple[type[Exception], type[Exception] | None, int]] = {
+    "500": (exceptions.ServerError, exceptions.ServerError, 1),
+    "502": (exceptions.UpstreamError, exceptions.UpstreamError, 3),
+    "malformed": (exceptions.ResponseValidationError, None, 1),
+    "wrong-schema": (exceptions.ResponseValidationError, None, 1),
+    "not-json": (exceptions.ResponseValidationError, None, 1),
+    "redirect": (exceptions.Redirected, exceptions.Redirected, 1),
+    "reset": (exceptions.TransportError, exceptions.TransportError, 1),
+    "deep": (exceptions.ResponseValidationError, None, 1),
+    "non-utf8": (exceptions.ResponseValidationError, exceptions.ResponseValidationError, 1),
+}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("name", list(CALLS))
+@pytest.mark.parametrize("fault", list(RAISES))
+async def test_every_fault_is_an_error_of_the_tree(
+    fault: str, name: str, call: Callable[..., Any], hostile: HostileServer
+) -> None:
+    as_json, as_html, attempts = RAISES[fault]
+    expected = as_html if name == "render" else as_json
+    if expected is None:  # the render endpoint answers HTML: any HTML-ish body renders
+        pytest.skip(f"{fault} is not a fault for an HTML answer")
+    hostile.mode, hostile.requests[:] = fault, []
+    with pytest.raises(exceptions.JanitorSiteError) as info:
+        await call(name)
+    assert type(info.value) is expected, repr(info.value)
+    if fault == "redirect":
+        assert isinstance(info.value, exceptions.Redirected)
+        assert info.value.details == {"location": "https://elsewhere.example/"}
+    assert _attempts(hostile, name) == (1 if name in ("POST", "render") else attempts)
