@@ -89,7 +89,7 @@ class HostileServer:
         if self.mode == "hang":
             await asyncio.sleep(3600)
         if self.mode == "reset":
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n{\"data\": [")
+            writer.write(b'HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n{"data": [')
             await writer.drain()
             writer.transport.abort()
             raise ConnectionResetError
