@@ -29,6 +29,15 @@ def page_parser(model: type[T]) -> Parser[Page[T]]:
         except pydantic.ValidationError as exc:
             return parse_legacy_page(op, raw, model, exc)
         info = envelope.pagination
+        asked = int(dict(op.params).get("offset", 0))
+        if info.offset != asked and info.has_more:  # §2.5: v1 echoes the offset it used
+            raise exceptions.ResponseValidationError(
+                op.method,
+                op.path,
+                "pagination.offset",
+                f"{info.offset} answers a request for offset {asked}: the server ignores the "
+                "offset, so paging would never end",
+            )
         return Page(list(envelope.data), info.total, info.offset, info.limit, info.has_more)
 
     return parse

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import threading
 import zlib
 from collections.abc import Iterator
@@ -33,6 +34,26 @@ HUGE = 500 * 1024 * 1024
 _STATUS = (
     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 30\r\n\r\n"
     b'{"data": {"api_version": "1"}}'
+)
+#: A page of one codebase, the first of 100, whatever offset was asked for.
+_SAME_PAGE = json.dumps(
+    {
+        "data": [
+            {
+                "name": "some-codebase",
+                **dict.fromkeys(("url", "branch", "branch_url", "subpath", "web_url"), None),
+                **dict.fromkeys(("vcs_last_revision", "last_scanned", "hostname"), None),
+                "vcs_type": "git",
+                "value": 1,
+                "inactive": False,
+            }
+        ],
+        "pagination": {"total": 100, "offset": 0, "limit": 1, "has_more": True},
+    }
+).encode()
+_CANNED["same-page"] = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    b"content-length: %d\r\n\r\n%s" % (len(_SAME_PAGE), _SAME_PAGE)
 )
 MODES = (*_CANNED, "hang", "reset", "trickle", "trickle-headers", "huge", "bomb")
 

@@ -16,8 +16,22 @@ from janitor_site_django import AsyncSiteClient, SiteClient, exceptions
 from .hostile import HostileServer, hostile_server
 
 TIMEOUT = 2.0
+
+
+def _every_codebase(client: Any) -> Any:
+    """``iter_codebases()`` to the end (sync: a list; async: a coroutine collecting them)."""
+    if isinstance(client, SiteClient):
+        return list(client.iter_codebases())
+
+    async def collect() -> list[Any]:
+        return [item async for item in client.iter_codebases()]
+
+    return collect()
+
+
 #: Each call, and the request line the server must see for it.
 CALLS: dict[str, tuple[Callable[[Any], Any], bytes]] = {
+    "iterate": (_every_codebase, b"GET /api/codebases?"),
     "list": (lambda c: c.list_codebases(limit=5), b"GET /api/codebases?"),
     "detail": (lambda c: c.get_codebase("some-codebase"), b"GET /api/c/some-codebase "),
     "POST": (lambda c: c.reschedule_run("some-run"), b"POST /api/run/some-run/reschedule "),
@@ -133,3 +147,13 @@ async def test_every_fault_is_an_error_of_the_tree(
         assert isinstance(info.value, exceptions.Redirected)
         assert info.value.details == {"location": "https://elsewhere.example/"}
     assert _attempts(hostile, name) == (1 if name in ("POST", "render") else attempts)
+
+
+@pytest.mark.anyio
+async def test_paging_a_server_that_ignores_the_offset_stops_with_an_error(
+    call: Callable[..., Any], hostile: HostileServer
+) -> None:
+    hostile.mode, hostile.requests[:] = "same-page", []
+    with pytest.raises(exceptions.ResponseValidationError, match="ignores the offset"):
+        await call("iterate")
+    assert _attempts(hostile, "iterate") == 2  # the first page, then the one that gives it away
