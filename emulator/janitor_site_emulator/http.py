@@ -127,6 +127,10 @@ async def json_body(request: Request, limit: int = MAX_BODY) -> dict[str, Any]:
         return {}
     try:
         body = _parse_json(bytes(chunks).decode("utf-8"))
+    except RecursionError as exc:
+        raise ApiError(
+            "invalid_json", "The request body is not valid JSON", {"message": "nested too deep"}
+        ) from exc
     except ValueError as exc:  # UnicodeError included
         raise ApiError(
             "invalid_json", "The request body is not valid JSON", {"message": str(exc)}

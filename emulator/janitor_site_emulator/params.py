@@ -236,7 +236,11 @@ class QueryParams:
 def _parse_integer(name: str, element: str, raw: str) -> int:
     if not _INTEGER.fullmatch(element):
         raise invalid_parameter(name, raw, "an integer")
-    number = int(element)
+    sign, digits = ("-", element[1:]) if element.startswith("-") else ("", element)
+    digits = digits.lstrip("0") or "0"  # leading zeros count for nothing, however many
+    if len(digits) > 19:  # past int64 (and past int()'s digit limit)
+        raise invalid_parameter(name, raw, "an integer within signed 64 bits")
+    number = int(sign + digits)
     if not INT64_MIN <= number <= INT64_MAX:
         raise invalid_parameter(name, raw, "an integer within signed 64 bits")
     return number

@@ -544,7 +544,7 @@ def test_boolean_values(api: httpx.Client) -> None:
 @pytest.mark.parametrize(
     "value",
     ["abc", "1.0", "+1", "1e3", " 1", "1 ", "0x10", "١", "9223372036854775808",
-     "-9223372036854775809", "--1", "1-"],
+     "-9223372036854775809", "--1", "1-", "9" * 4301, "-" + "9" * 5000],
 )  # fmt: skip
 def test_integer_format(api: httpx.Client, value: str) -> None:
     for parameter in ("limit", "offset", "page"):
@@ -559,6 +559,7 @@ def test_integer_format(api: httpx.Client, value: str) -> None:
         ({"limit": "-0"}, 0, 0),
         ({"offset": "0009"}, 9, 50),
         ({"offset": "9223372036854775807"}, 9223372036854775807, 50),
+        ({"offset": "0" * 5000 + "12"}, 12, 50),
         ({"limit": "9223372036854775807"}, 0, 1000),
     ],
 )

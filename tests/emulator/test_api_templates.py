@@ -317,6 +317,41 @@ def test_media_type_and_json(api: httpx.Client, user: dict[str, str], path: str)
     error(response, 400, "invalid_json")
 
 
+@pytest.mark.parametrize("path", ["/api/templates/render", "/api/templates/render-batch"])
+def test_a_body_nested_too_deep_is_invalid_json(
+    api: httpx.Client, user: dict[str, str], path: str
+) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = api.post(path, headers={**user, "Content-Type": "application/json"}, content=deep)
+    assert error(response, 400, "invalid_json")["details"] == {"message": "nested too deep"}
+
+
+@pytest.mark.parametrize("depth", [63, 64, 65, 900, 5000])
+def test_a_context_nested_too_deep_is_a_validation_error(
+    api: httpx.Client, user: dict[str, str], depth: int
+) -> None:
+    nested = "[" * (depth - 1) + "1" + "]" * (depth - 1)  # json.dumps would recurse as deep
+    render = f'{{"template": "big.html", "context": {{"blob": {nested}}}}}'
+    headers = {**user, "Content-Type": "application/json"}
+    for path, body, field in (
+        ("/api/templates/render", render, "context"),
+        ("/api/templates/render-batch", f'{{"items": [{render}]}}', "items[0].context"),
+    ):
+        response = api.post(path, headers=headers, content=body.encode())
+        if depth <= 64:
+            assert response.status_code == 200, response.text
+            continue
+        if depth > 1000:  # past what the JSON parser nests: not JSON it can read
+            error(response, 400, "invalid_json")
+            continue
+        details = error(response, 422, "validation_error")["details"]
+        assert details == {
+            "field": field,
+            "value": None,
+            "expected": "an object nested at most 64 deep",
+        }
+
+
 def test_body_up_to_ten_mib(api: httpx.Client, user: dict[str, str]) -> None:
     blob = "x" * (10 * MIB - 100)
     body = json.dumps({"template": "big.html", "context": {"blob": blob}}).encode()

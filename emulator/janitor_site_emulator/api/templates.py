@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from ..render import TemplateFailure, TemplateSet
 
 MAX_BATCH = 100
+#: Deepest render context accepted (arrays and objects; the contexts templates use nest < 10).
+MAX_CONTEXT_DEPTH = 64
 
 
 def _template_set(call: Call) -> TemplateSet:
@@ -52,7 +54,22 @@ def _render_request(value: Any, prefix: str) -> tuple[str, dict[str, Any]]:
     context = value.get("context", {})
     if not isinstance(context, dict):
         raise validation_error(f"{prefix}context", context, "an object")
+    if _depth(context) > MAX_CONTEXT_DEPTH:  # deeper would exhaust the renderer's stack
+        expected = f"an object nested at most {MAX_CONTEXT_DEPTH} deep"
+        raise validation_error(f"{prefix}context", None, expected)
     return template, context
+
+
+def _depth(value: Any) -> int:
+    """How deep arrays and objects nest in a JSON value (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _failure_error(failure: TemplateFailure) -> ApiError:
