@@ -140,7 +140,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2, help="emulator worker processes")
-    parser.add_argument("--repeat", type=int, default=3, help="iterations of each loop")
+    parser.add_argument("--repeat", type=int, default=5, help="iterations of each loop")
     parser.add_argument("--loop", choices=("orm", "aorm", "naive"), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     options = parser.parse_args()

@@ -95,10 +95,11 @@ class Deadline:
     @staticmethod
     def transport(verify: bool) -> httpx.HTTPTransport:
         """httpx's transport (default limits), over network streams that keep the deadline."""
-        made = httpx.HTTPTransport(verify=verify)
+        context = httpx.create_ssl_context(verify=verify)  # loaded once: it costs megabytes
+        made = httpx.HTTPTransport(verify=context)
         limits = httpx.Limits()
         made._pool = httpcore.ConnectionPool(  # httpx has no network_backend option
-            ssl_context=httpx.create_ssl_context(verify=verify),
+            ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
