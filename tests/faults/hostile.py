@@ -24,6 +24,13 @@ _CANNED = {
     b"content-length: 13\r\n\r\n<html>?</html>",
     "redirect": b"HTTP/1.1 302 Found\r\nlocation: https://elsewhere.example/\r\n"
     b"content-length: 0\r\n\r\n",
+    "503-retry-1": b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\n"
+    b"content-length: 0\r\n\r\n",
+    "503-retry-3600": b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 3600\r\n"
+    b"content-length: 0\r\n\r\n",
+    "429": b"HTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\n\r\n",
+    "truncated": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    b'content-length: 100\r\n\r\n{"data": [',
     "deep": b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
     b"content-length: 200000\r\n\r\n" + b"[" * 100000 + b"]" * 100000,
     "non-utf8": b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\n"
@@ -142,6 +149,9 @@ class HostileServer:
             return
         writer.write(_CANNED[self.mode])
         await writer.drain()
+        if self.mode == "truncated":  # then a clean end of the connection, short of the length
+            writer.close()
+            raise ConnectionResetError
 
     def start(self) -> HostileServer:
         self._thread.start()

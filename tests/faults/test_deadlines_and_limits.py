@@ -12,6 +12,7 @@ import anyio.to_thread
 import pytest
 
 from janitor_site_django import AsyncSiteClient, SiteClient, exceptions
+from janitor_site_django.models import Codebase, Run
 
 from .hostile import HostileServer, hostile_server
 
@@ -23,14 +24,34 @@ def _every_codebase(client: Any) -> Any:
     if isinstance(client, SiteClient):
         return list(client.iter_codebases())
 
-    async def collect() -> list[Any]:
-        return [item async for item in client.iter_codebases()]
-
-    return collect()
+    return _collect(client.iter_codebases())
 
 
-#: Each call, and the request line the server must see for it.
+def _orm_list(sync: bool) -> Any:
+    queryset = Codebase.objects.all()[:5]
+    return list(queryset) if sync else _collect(queryset)
+
+
+async def _collect(items: Any) -> list[Any]:
+    return [item async for item in items]
+
+
+def _orm_get(sync: bool) -> Any:
+    manager = Codebase.objects
+    return manager.get(pk="some-codebase") if sync else manager.aget(pk="some-codebase")
+
+
+def _orm_write(sync: bool) -> Any:
+    run = Run(run_id="some-run")
+    return run.reschedule() if sync else run.areschedule()
+
+
+#: Each call, and the request line the server must see for it; ``orm …`` calls go through the
+#: models (and the settings' client) and are given whether they run sync.
 CALLS: dict[str, tuple[Callable[[Any], Any], bytes]] = {
+    "orm list": (_orm_list, b"GET /api/codebases?"),
+    "orm get": (_orm_get, b"GET /api/c/some-codebase "),
+    "orm write": (_orm_write, b"POST /api/run/some-run/reschedule "),
     "iterate": (_every_codebase, b"GET /api/codebases?"),
     "list": (lambda c: c.list_codebases(limit=5), b"GET /api/codebases?"),
     "detail": (lambda c: c.get_codebase("some-codebase"), b"GET /api/c/some-codebase "),
@@ -52,20 +73,25 @@ def anyio_backend() -> str:
 
 @pytest.fixture(params=["sync", "async"])
 async def call(
-    request: pytest.FixtureRequest, hostile: HostileServer
+    request: pytest.FixtureRequest, hostile: HostileServer, settings: Any
 ) -> AsyncIterator[Callable[..., Any]]:
     """``await call(name, **client_options)``: that call, in this mode, against the server."""
     kind = request.param
     clients: list[Any] = []
 
-    async def make(name: str, **options: Any) -> Any:
-        options = {"base_url": hostile.url, "timeout": TIMEOUT, "retries": 2, **options}
-        client = (SiteClient if kind == "sync" else AsyncSiteClient)(**options)
-        clients.append(client)
+    async def make(name: str) -> Any:
+        if name.startswith("orm"):
+            settings.JANITOR_SITE_URL = hostile.url
+            settings.JANITOR_SITE_TIMEOUT, settings.JANITOR_SITE_RETRIES = TIMEOUT, 2
+            target: Any = kind == "sync"
+        else:
+            options = {"base_url": hostile.url, "timeout": TIMEOUT, "retries": 2}
+            target = (SiteClient if kind == "sync" else AsyncSiteClient)(**options)
+            clients.append(target)
         function = CALLS[name][0]
         if kind == "sync":
-            return await anyio.to_thread.run_sync(lambda: function(client))
-        return await function(client)
+            return await anyio.to_thread.run_sync(lambda: function(target))
+        return await function(target)
 
     yield make
     for client in clients:
@@ -125,6 +151,10 @@ RAISES: dict[str, tuple[type[Exception], type[Exception] | None, int]] = {
     "redirect": (exceptions.Redirected, exceptions.Redirected, 1),
     "reset": (exceptions.TransportError, exceptions.TransportError, 1),
     "deep": (exceptions.ResponseValidationError, None, 1),
+    "503-retry-1": (exceptions.Unavailable, exceptions.Unavailable, 2),  # 1 s, then the deadline
+    "503-retry-3600": (exceptions.Unavailable, exceptions.Unavailable, 1),  # past the deadline
+    "429": (exceptions.RateLimited, exceptions.RateLimited, 3),
+    "truncated": (exceptions.TransportError, exceptions.TransportError, 1),
     "non-utf8": (exceptions.ResponseValidationError, exceptions.ResponseValidationError, 1),
 }
 
@@ -146,7 +176,8 @@ async def test_every_fault_is_an_error_of_the_tree(
     if fault == "redirect":
         assert isinstance(info.value, exceptions.Redirected)
         assert info.value.details == {"location": "https://elsewhere.example/"}
-    assert _attempts(hostile, name) == (1 if name in ("POST", "render") else attempts)
+    posts = ("POST", "render", "orm write")
+    assert _attempts(hostile, name) == (1 if name in posts else attempts)
 
 
 @pytest.mark.anyio
