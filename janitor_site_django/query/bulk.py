@@ -41,9 +41,12 @@ def batches(queryset: Q, id_list: Any, field_name: str) -> tuple[list[Q], set[An
     ids = [key for key in dict.fromkeys(id_list) if _keyable(key)]
     bare = bare.order_by()
     spec = model.api_resource.filters.get(pk.name)
-    if spec is not None and spec.many:
-        starts = range(0, len(ids), MAX_LIST)
-        return [bare.filter(pk__in=ids[i : i + MAX_LIST]) for i in starts], None
+    if spec is not None and spec.many:  # a v1 list cannot hold a key with a comma: alone
+        alone = [key for key in ids if isinstance(key, str) and "," in key]
+        listed = [key for key in ids if key not in alone]
+        starts = range(0, len(listed), MAX_LIST)
+        lists = [bare.filter(pk__in=listed[i : i + MAX_LIST]) for i in starts]
+        return lists + [bare.filter(pk=key) for key in alone], None
     if spec is not None and spec.exact:  # an exact filter only: one request per key
         return [bare.filter(pk=key) for key in ids], None
     # No filter for this key at all: one walk of the list, the keys matched here.

@@ -15,7 +15,8 @@ for a list or slice inside one page — and 0 for an empty slice (``limit=0``). 
   per prefetch lookup and then per selected relation when it raises
   ``MultipleObjectsReturned`` (Django selects and prefetches first);
 * ``in_bulk(ids)``: ``⌈k / 1000⌉`` for ``k`` distinct keys where the list filters by many keys
-  at once, ``k`` where it filters by one at a time (a walk of a long list would cost more);
+  at once (plus one per key holding a comma, which no v1 list can carry), ``k`` where it
+  filters by one at a time (a walk of a long list would cost more);
   ``in_bulk()``: as a list;
 * ``distinct()`` on ``values()``: the whole filtered list, plus 1 (rows are distinct only once
   every row is known);
@@ -268,8 +269,9 @@ class Budget:
             pk = ReplicaSide().model(self.case.model)._meta.pk
             assert pk is not None
             spec = resource(self.case.model).filters.get(pk.name)
-            if spec and spec.many:
-                return math.ceil(keys / MAX_LIST)
+            if spec and spec.many:  # a key with a comma cannot be in a list: one request
+                alone = sum(1 for key in set(terminal.ids) if isinstance(key, str) and "," in key)
+                return math.ceil((keys - alone) / MAX_LIST) + alone
             if spec and spec.exact:
                 return keys  # the list filters by one key at a time: a request per key
             return whole  # no key filter: one walk of the list

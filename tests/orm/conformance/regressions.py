@@ -288,4 +288,8 @@ REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
         (Evaluate(),),
         page_size=10,
     ),
+    # Found by a random run (seed 3162915704) ---------------------------------------------
+    "in-bulk-key-with-a-comma": lambda p: Case(
+        "Codebase", (), (InBulk(("a,b", *p.pks("Codebase")[:2])),)
+    ),
 }
