@@ -274,10 +274,16 @@ class WhereCompiler:
             values = [value for value in values if value != ""]
             if not values:
                 raise _Empty
+        distinct = list(dict.fromkeys(values))
+        if len(distinct) == 1 and spec.exact and "," in str(distinct[0]):
+            # one value a v1 list cannot carry: asked for exactly, as filter(field=value)
+            self._set(spec.exact, self._value(field, spec.exact, distinct[0]))
+            return
         if any(isinstance(value, str) and (not value or "," in value) for value in values):
+            written = f"{field.name}__in" + (" (pk__in)" if field.primary_key else "")
             raise _unsupported(
                 self.model,
-                f"{field.name}__in with an empty value or a value containing a comma",
+                f"{written} with an empty value or a value containing a comma",
                 "v1 lists are comma-separated and cannot hold either; filter by such a value "
                 f"alone with filter({field.name}=value).",
             )

@@ -292,4 +292,8 @@ REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
     "in-bulk-key-with-a-comma": lambda p: Case(
         "Codebase", (), (InBulk(("a,b", *p.pks("Codebase")[:2])),)
     ),
+    # Found by a random run (seed 3162915704, rerun) --------------------------------------
+    "pk-in-one-key-with-a-comma": lambda p: Case(
+        "Codebase", (), (Get((("pk__in", ["a,b"]),)),)
+    ),
 }
