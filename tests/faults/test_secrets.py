@@ -40,6 +40,12 @@ def error_mail() -> Iterator[None]:
         logger.removeHandler(handler)
 
 
+def _timeout(fault: str) -> float:
+    """Short where the fault is a wait; long enough otherwise that the server reads the
+    request however loaded the machine."""
+    return 1.0 if fault in ("hang", "trickle", "trickle-headers") else 10.0
+
+
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -59,13 +65,13 @@ def test_no_token_on_the_debug_page_or_in_the_error_mail(
     mailoutbox: list[Any],
     error_mail: None,
 ) -> None:
-    hostile.mode = fault if fault != "refused" else "500"
+    hostile.mode, hostile.requests[:] = (fault if fault != "refused" else "500"), []
     url = f"http://127.0.0.1:{_closed_port()}" if fault == "refused" else hostile.url
     settings.DEBUG = True
     settings.ADMINS = [("Admin", "admin@example.org")]
     settings.JANITOR_SITE_URL = url
     settings.JANITOR_SITE_API_TOKEN = SERVICE_TOKEN
-    settings.JANITOR_SITE_TIMEOUT = 0.5
+    settings.JANITOR_SITE_TIMEOUT = _timeout(fault)
     settings.JANITOR_SITE_RETRIES = 0
     response = Client(raise_request_exception=False).get(f"/{view}/{who}/")
     assert response.status_code == 500
@@ -77,7 +83,7 @@ def test_no_token_on_the_debug_page_or_in_the_error_mail(
     for where, text in (("page", page), ("mail", mail.body), ("HTML mail", html)):
         assert secret not in text, f"{fault}: the {who} token is in the {where}"
     if fault != "refused":
-        assert secret.encode() in hostile.requests[-1]  # it was sent, to the origin only
+        assert any(secret.encode() in r for r in hostile.requests)  # sent, to the origin only
 
 
 @pytest.mark.django_db
@@ -90,12 +96,12 @@ def test_a_failed_refresh_logs_out_without_a_500_or_a_token_shown(
     error_mail: None,
     janitor_emulator: EmulatorServer,
 ) -> None:
-    hostile.mode = fault if fault != "refused" else "500"
+    hostile.mode, hostile.requests[:] = (fault if fault != "refused" else "500"), []
     idp = f"http://127.0.0.1:{_closed_port()}" if fault == "refused" else hostile.url
     settings.DEBUG = True
     settings.ADMINS = [("Admin", "admin@example.org")]
     settings.JANITOR_SITE_URL = janitor_emulator.url
-    settings.JANITOR_SITE_TIMEOUT = 0.5
+    settings.JANITOR_SITE_TIMEOUT = _timeout(fault)
     settings.OIDC_OP_TOKEN_ENDPOINT = f"{idp}/o/token/"
     settings.OIDC_OP_AUTHORIZATION_ENDPOINT = f"{idp}/o/authorize/"
     settings.OIDC_RP_CLIENT_ID, settings.OIDC_RP_CLIENT_SECRET = "rp", "rp-secret"
@@ -115,4 +121,4 @@ def test_a_failed_refresh_logs_out_without_a_500_or_a_token_shown(
     for secret in (refresh_token, access_token):
         assert secret not in page
     if fault != "refused":
-        assert refresh_token.encode() in hostile.requests[-1]  # it was sent, to the IdP only
+        assert any(refresh_token.encode() in r for r in hostile.requests)  # to the IdP only
