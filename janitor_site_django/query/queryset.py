@@ -297,6 +297,9 @@ class ApiQuerySet(QuerySet[M]):
         return error
 
     def _get_clone(self, args: Any, kwargs: Any) -> ApiQuerySet[M]:
+        # Django rejects bad select_related() names when it compiles, before the filter's
+        # values matter; this filter refuses what v1 cannot send at once: check them first
+        relations.check_select_related(self)
         clone = self.filter(*args, **kwargs) if args or kwargs else self._chain()
         if clone.query.can_filter():
             clone = clone.order_by()

@@ -296,4 +296,8 @@ REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
     "pk-in-one-key-with-a-comma": lambda p: Case(
         "Codebase", (), (Get((("pk__in", ["a,b"]),)),)
     ),
+    # Found by a random run (seed 1606174199) ---------------------------------------------
+    "get-checks-select-related-before-refusing": lambda p: Case(
+        "Codebase", (SelectRelated(("codebase",)),), (Get((("vcs_type", ""),)),)
+    ),
 }
