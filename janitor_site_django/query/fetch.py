@@ -211,7 +211,7 @@ class Fetcher:
         if listed.empty:
             return
         client = get_client()
-        size = _page_size(client, page_size)
+        size = _page_size(client, page_size if match is None else None)  # a match: one row
         walked = (item for part in self.split(listed) for item in self._walk(client, part, size))
         if match is None:
             yield from walked
@@ -271,7 +271,7 @@ class Fetcher:
         if listed.empty:
             return
         client = get_async_client()
-        size = _page_size(client, page_size)
+        size = _page_size(client, page_size if match is None else None)  # a match: one row
         found: list[Any] = []
         for part in self.split(listed):
             async with contextlib.aclosing(self._awalk(client, part, size)) as walked:

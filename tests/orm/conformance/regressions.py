@@ -300,4 +300,8 @@ REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
     "get-checks-select-related-before-refusing": lambda p: Case(
         "Codebase", (SelectRelated(("codebase",)),), (Get((("vcs_type", ""),)),)
     ),
+    # Found by a random run (seed 1606174199, rerun) --------------------------------------
+    "pk-matched-here-iterator-small-chunks": lambda p: Case(
+        "ActiveRun", (Filter((("pk", p.pks("ActiveRun")[-1]),)),), (Iterate(1),)
+    ),
 }
