@@ -29,8 +29,11 @@ def hostile() -> Iterator[HostileServer]:
 
 
 @pytest.fixture
-def error_mail() -> Iterator[None]:
-    """The admins' error mail with the HTML report attached, as production sends it."""
+def error_mail(settings: Any) -> Iterator[None]:
+    """DEBUG's error page, and the admins' error mail with the HTML report attached, as
+    production sends it."""
+    settings.DEBUG = True
+    settings.ADMINS = [("Admin", "admin@example.org")]
     handler = AdminEmailHandler(include_html=True)
     logger = logging.getLogger("django.request")
     logger.addHandler(handler)
@@ -38,6 +41,13 @@ def error_mail() -> Iterator[None]:
         yield
     finally:
         logger.removeHandler(handler)
+
+
+def _faulty(hostile: HostileServer, fault: str) -> str:
+    """The URL of a server with ``fault``: the hostile one in that mode (what it saw
+    forgotten), or a closed port."""
+    hostile.mode, hostile.requests[:] = (fault if fault != "refused" else "500"), []
+    return f"http://127.0.0.1:{_closed_port()}" if fault == "refused" else hostile.url
 
 
 def _timeout(fault: str) -> float:
@@ -65,11 +75,7 @@ def test_no_token_on_the_debug_page_or_in_the_error_mail(
     mailoutbox: list[Any],
     error_mail: None,
 ) -> None:
-    hostile.mode, hostile.requests[:] = (fault if fault != "refused" else "500"), []
-    url = f"http://127.0.0.1:{_closed_port()}" if fault == "refused" else hostile.url
-    settings.DEBUG = True
-    settings.ADMINS = [("Admin", "admin@example.org")]
-    settings.JANITOR_SITE_URL = url
+    settings.JANITOR_SITE_URL = _faulty(hostile, fault)
     settings.JANITOR_SITE_API_TOKEN = SERVICE_TOKEN
     settings.JANITOR_SITE_TIMEOUT = _timeout(fault)
     settings.JANITOR_SITE_RETRIES = 0
@@ -96,10 +102,7 @@ def test_a_failed_refresh_logs_out_without_a_500_or_a_token_shown(
     error_mail: None,
     janitor_emulator: EmulatorServer,
 ) -> None:
-    hostile.mode, hostile.requests[:] = (fault if fault != "refused" else "500"), []
-    idp = f"http://127.0.0.1:{_closed_port()}" if fault == "refused" else hostile.url
-    settings.DEBUG = True
-    settings.ADMINS = [("Admin", "admin@example.org")]
+    idp = _faulty(hostile, fault)
     settings.JANITOR_SITE_URL = janitor_emulator.url
     settings.JANITOR_SITE_TIMEOUT = _timeout(fault)
     settings.OIDC_OP_TOKEN_ENDPOINT = f"{idp}/o/token/"
