@@ -10,12 +10,16 @@
 
 ``get_template()`` knows the names the service offers (``GET /api/templates``, reused for
 ``list_seconds``); any other name raises ``TemplateDoesNotExist`` so Django tries the next
-engine. ``render()`` runs the context processors, serialises the context
+engine. The listing has its own short deadline (``list_timeout``, no retries); when it fails,
+the last names listed are served for ``backoff_seconds`` before the service is asked again, and
+no lock is held while it is asked: during an outage, concurrent pages wait for at most one
+listing, never one each. ``render()`` runs the context processors, serialises the context
 (:mod:`.context`) and POSTs it with the request user's token, else the service token.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -31,13 +35,19 @@ from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString, mark_safe
 
 from .. import exceptions
-from ..client import current_user_token, get_client
+from ..client import SiteClient, current_user_token, get_client
 from ..conf import SiteConfig
 from .context import serialise
 
-OPTIONS = ("context_processors", "list_seconds")
+OPTIONS = ("context_processors", "list_seconds", "list_timeout", "backoff_seconds")
 #: Seconds the service's template names are reused before they are asked for again.
 LIST_SECONDS = 60.0
+#: Deadline of one listing, seconds (capped by ``JANITOR_SITE_TIMEOUT``).
+LIST_TIMEOUT = 2.0
+#: Seconds a failed listing is remembered before the service is asked again.
+BACKOFF_SECONDS = 10.0
+
+logger = logging.getLogger(__name__)
 
 _csrf_token = lazy(get_token, str)
 
@@ -49,6 +59,19 @@ def require_credentials() -> None:
             "Rendering with the Janitor site service needs a token: set JANITOR_SITE_API_TOKEN "
             "(a service token) or log users in with OIDC."
         )
+
+
+def _seconds(options: Mapping[str, Any], name: str, default: float, zero: bool = True) -> float:
+    """A number of seconds from ``OPTIONS``: ≥ 0, or > 0 when ``zero`` is False."""
+    value = options.get(name, default)
+    number = not isinstance(value, bool) and isinstance(value, int | float)
+    if not number or not value >= 0 or (value == 0 and not zero):  # NaN too
+        least = "≥ 0" if zero else "> 0"
+        raise ImproperlyConfigured(
+            f"JanitorTemplates OPTIONS[{name!r}] must be a number of seconds {least}, not "
+            f"{value!r}."
+        )
+    return float(value)
 
 
 class JanitorTemplates(BaseEngine):
@@ -65,32 +88,72 @@ class JanitorTemplates(BaseEngine):
             )
         super().__init__(params)
         self._processor_paths: list[str] = list(options.get("context_processors", ()))
-        self.list_seconds = float(options.get("list_seconds", LIST_SECONDS))
-        self._names: frozenset[str] = frozenset()
-        self._listed = -float("inf")
-        self._lock = threading.Lock()
+        self.list_seconds = _seconds(options, "list_seconds", LIST_SECONDS)
+        self.list_timeout = _seconds(options, "list_timeout", LIST_TIMEOUT, zero=False)
+        self.backoff_seconds = _seconds(options, "backoff_seconds", BACKOFF_SECONDS)
+        self._names: frozenset[str] | None = None  # None: never listed
+        self._failure: str | None = None  # why the last listing failed
+        self._due = -float("inf")  # when the service is next asked
+        self._listing: threading.Event | None = None  # set when the listing under way ends
+        self._lock = threading.Lock()  # guards the fields above; never held across I/O
 
     @property
     def context_processors(self) -> list[Callable[[HttpRequest], Mapping[str, Any]]]:
         return [import_string(path) for path in self._processor_paths]
 
     def names(self) -> frozenset[str]:
-        """The template names the service offers (cached for ``list_seconds``)."""
+        """The template names the service offers (cached for ``list_seconds``; after a failure,
+        the last ones listed, for ``backoff_seconds``)."""
+        return self._offered()[0]
+
+    def _offered(self) -> tuple[frozenset[str], str | None]:
+        """The names to serve now, and why the last listing failed (None: it did not)."""
         with self._lock:
-            if time.monotonic() - self._listed > self.list_seconds:
-                client = get_client()
-                page = client.list_templates(limit=1000)
-                self._names = frozenset(page.items)
-                self._listed = time.monotonic()
-            return self._names
+            listing = self._listing
+            mine = listing is None and time.monotonic() >= self._due
+            if mine:
+                listing = self._listing = threading.Event()
+            elif listing is None or self._names is not None:  # fresh, backing off or stale
+                return self._names or frozenset(), self._failure
+        assert listing is not None
+        if not mine:  # never listed: wait for the listing under way, whatever it brings
+            listing.wait(self._deadline() + 1)
+            with self._lock:
+                return self._names or frozenset(), self._failure
+        names: frozenset[str] | None = None
+        failure: str | None = "the listing did not finish"
+        try:
+            names, failure = self._list(), None
+        except exceptions.JanitorSiteError as error:
+            failure = str(error)
+            logger.warning(
+                "Listing the Janitor site service's templates failed (%s); the last names "
+                "listed are used for %s s.", error, self.backoff_seconds,
+            )  # fmt: skip
+        finally:
+            with self._lock:
+                self._names = self._names if names is None else names
+                self._failure = failure
+                wait = self.list_seconds if failure is None else self.backoff_seconds
+                self._due = time.monotonic() + wait
+                self._listing = None
+                served = self._names or frozenset()
+            listing.set()
+        return served, failure
+
+    def _deadline(self) -> float:
+        return min(self.list_timeout, SiteConfig.from_settings().timeout)
+
+    def _list(self) -> frozenset[str]:
+        with SiteClient(timeout=self._deadline(), retries=0) as client:
+            return frozenset(client.list_templates(limit=1000).items)
 
     def get_template(self, template_name: str) -> JanitorTemplate:
-        try:
-            offered = template_name in self.names()
+        names, failure = self._offered()
+        if template_name not in names:  # let the next engine try
             reason = "Not offered by the Janitor site service"
-        except exceptions.JanitorSiteError as error:  # let the next engine try
-            offered, reason = False, f"The Janitor site service failed: {error}"
-        if not offered:
+            if failure is not None:
+                reason = f"The Janitor site service failed: {failure}"
             origin = Origin(template_name, template_name, loader=None)
             raise TemplateDoesNotExist(template_name, tried=[(origin, reason)], backend=self)
         require_credentials()

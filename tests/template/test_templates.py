@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from janitor_site_django.models import Run
 from janitor_site_django.template.context import serialise
 from janitor_site_django.template.fragments import JanitorFragmentsMiddleware
 from janitor_site_django.testing import assert_num_api_calls, capture_api_calls
-from janitor_site_django.testing.emulator import EmulatorServer, start_emulator
+from janitor_site_django.testing.emulator import EmulatorServer
 
 HERE = Path(__file__).resolve().parent
 DJANGO_TEMPLATES = {
@@ -39,14 +38,6 @@ JANITOR_TEMPLATES = {
     "NAME": "janitor",
     "BACKEND": "janitor_site_django.template.backends.JanitorTemplates",
 }
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]:
-    database = tmp_path_factory.mktemp("templates") / "e.sqlite3"
-    extra = ["--templates", str(HERE / "service_templates")]
-    with start_emulator(f"sqlite:///{database}", extra_args=extra) as server:
-        yield server
 
 
 @pytest.fixture
