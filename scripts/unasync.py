@@ -34,6 +34,8 @@ SUBS = [
     ("aget", "get"),
     ("aset", "set"),
     ("aread", "read"),
+    ("anext", "next"),
+    ("enter_async_context", "enter_context"),
     ("aiter_bytes", "iter_bytes"),
     ("aiter_raw", "iter_raw"),
     ("__aenter__", "__enter__"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
 import httpx
@@ -11,7 +12,7 @@ import httpx
 from .. import exceptions, schemas
 from ..conf import SiteConfig
 from . import operations as ops
-from ._deadline import AsyncDeadline
+from ._deadline import AsyncDeadline, AsyncWaitBudget
 from ._legacy import require_v1
 from ._parsers import streamed
 from ._plan import CallPlan
@@ -243,23 +244,40 @@ class AsyncSiteClient(ClientBase):
     async def list_pkgnames(self, **filters: Any) -> Page[str]:
         return await self.call(ops.list_pkgnames(**filters))
 
-    def export(self, kind: str, format: str = "csv", **filters: Any) -> AsyncIterator[bytes]:
-        """The export body, streamed in chunks (the request starts at the first ``next()``)."""
-        return self._stream(ops.export(kind, format, **filters))
+    def export(
+        self, kind: str, format: str = "csv", *, timeout: float | None = None, **filters: Any
+    ) -> AsyncIterator[bytes]:
+        """The export body, streamed in chunks (the request starts at the first ``next()``).
 
-    async def _stream(self, op: Operation[None]) -> AsyncIterator[bytes]:
+        ``timeout``: the seconds the whole export may spend waiting on the service (default
+        ``JANITOR_SITE_TIMEOUT``); the time the consumer takes between chunks does not count.
+        """
+        return self._stream(ops.export(kind, format, **filters), timeout)
+
+    async def _stream(self, op: Operation[None], timeout: float | None) -> AsyncIterator[bytes]:
         plan = CallPlan(op, self.config, self._token, type(self), caching=False)
         plan.sent()
+        budget = AsyncWaitBudget(self.config.timeout if timeout is None else timeout)
         try:
             headers = httpx.Headers(plan.headers())
-            async with self._http.stream(op.method, op.target, headers=headers) as response:
-                raw = raw_response(response, content=b"")
-                if not streamed(raw):  # an error or a legacy envelope: read to be parsed
-                    raw = raw_response(response, content=await response.aread())
+            async with AsyncExitStack() as stack:
+                async with budget.waiting():
+                    exchange = self._http.stream(op.method, op.target, headers=headers)
+                    response = await stack.enter_async_context(exchange)
+                    raw = raw_response(response, content=b"")
+                    if not streamed(raw):  # an error or a legacy envelope: read to be parsed
+                        raw = raw_response(response, content=await response.aread())
                 plan.finish(plan.answered(raw))
-                async for chunk in response.aiter_bytes():
+                chunks = response.aiter_bytes()
+                while True:
+                    async with budget.waiting():
+                        chunk = await anext(chunks, None)
+                    if chunk is None:
+                        return
                     yield chunk
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, TimeoutError) as error:
+            if budget.expired:
+                plan.failed(deadline_passed(op, budget.seconds, error))
             plan.failed(translate_errors(error, op))
 
     async def list_templates(self, **filters: Any) -> Page[str]:

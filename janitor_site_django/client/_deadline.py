@@ -10,10 +10,11 @@ the thread's context). Both guards say afterwards whether the deadline ended the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -156,3 +157,40 @@ class AsyncDeadline:
         traceback: TracebackType | None,
     ) -> None:
         await self._scope.__aexit__(kind, error, traceback)
+
+
+class _Budget:
+    """Seconds a streamed answer may spend waiting on the service, over all its reads (the
+    consumer's time between them is not counted): ``waiting()`` around each read."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = self.left = seconds
+
+    @property
+    def expired(self) -> bool:
+        return self.left <= 0
+
+    def _spent(self, started: float, guard: Deadline | AsyncDeadline) -> None:
+        self.left = 0 if guard.expired else self.left - (time.monotonic() - started)
+
+
+class WaitBudget(_Budget):
+    @contextlib.contextmanager
+    def waiting(self) -> Iterator[None]:
+        started, guard = time.monotonic(), Deadline(max(self.left, 0))
+        try:
+            with guard:
+                yield
+        finally:
+            self._spent(started, guard)
+
+
+class AsyncWaitBudget(_Budget):
+    @contextlib.asynccontextmanager
+    async def waiting(self) -> AsyncIterator[None]:
+        started, guard = time.monotonic(), AsyncDeadline(max(self.left, 0))
+        try:
+            async with guard:
+                yield
+        finally:
+            self._spent(started, guard)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from typing import Any, TypeVar
 
 import httpx
@@ -13,7 +14,7 @@ import httpx
 from .. import exceptions, schemas
 from ..conf import SiteConfig
 from . import operations as ops
-from ._deadline import Deadline
+from ._deadline import Deadline, WaitBudget
 from ._legacy import require_v1
 from ._parsers import streamed
 from ._plan import CallPlan
@@ -244,22 +245,40 @@ class SiteClient(ClientBase):
     def list_pkgnames(self, **filters: Any) -> Page[str]:
         return self.call(ops.list_pkgnames(**filters))
 
-    def export(self, kind: str, format: str = "csv", **filters: Any) -> Iterator[bytes]:
-        """The export body, streamed in chunks (the request starts at the first ``next()``)."""
-        return self._stream(ops.export(kind, format, **filters))
+    def export(
+        self, kind: str, format: str = "csv", *, timeout: float | None = None, **filters: Any
+    ) -> Iterator[bytes]:
+        """The export body, streamed in chunks (the request starts at the first ``next()``).
 
-    def _stream(self, op: Operation[None]) -> Iterator[bytes]:
+        ``timeout``: the seconds the whole export may spend waiting on the service (default
+        ``JANITOR_SITE_TIMEOUT``); the time the consumer takes between chunks does not count.
+        """
+        return self._stream(ops.export(kind, format, **filters), timeout)
+
+    def _stream(self, op: Operation[None], timeout: float | None) -> Iterator[bytes]:
         plan = CallPlan(op, self.config, self._token, type(self), caching=False)
         plan.sent()
+        budget = WaitBudget(self.config.timeout if timeout is None else timeout)
         try:
             headers = httpx.Headers(plan.headers())
-            with self._http.stream(op.method, op.target, headers=headers) as response:
-                raw = raw_response(response, content=b"")
-                if not streamed(raw):  # an error or a legacy envelope: read to be parsed
-                    raw = raw_response(response, content=response.read())
+            with ExitStack() as stack:
+                with budget.waiting():
+                    exchange = self._http.stream(op.method, op.target, headers=headers)
+                    response = stack.enter_context(exchange)
+                    raw = raw_response(response, content=b"")
+                    if not streamed(raw):  # an error or a legacy envelope: read to be parsed
+                        raw = raw_response(response, content=response.read())
                 plan.finish(plan.answered(raw))
-                yield from response.iter_bytes()
-        except httpx.HTTPError as error:
+                chunks = response.iter_bytes()
+                while True:
+                    with budget.waiting():
+                        chunk = next(chunks, None)
+                    if chunk is None:
+                        return
+                    yield chunk
+        except (httpx.HTTPError, TimeoutError) as error:
+            if budget.expired:
+                plan.failed(deadline_passed(op, budget.seconds, error))
             plan.failed(translate_errors(error, op))
 
     def list_templates(self, **filters: Any) -> Page[str]:

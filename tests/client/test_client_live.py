@@ -6,16 +6,19 @@ against the wire, not against itself.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
+import anyio.to_thread
 import httpx
 import pytest
 
-from janitor_site_django import Page, exceptions, schemas
+from janitor_site_django import Page, SiteClient, exceptions, schemas
 from janitor_site_django.conf import SiteConfig
 from janitor_site_django.testing.emulator import EmulatorServer
 
@@ -152,6 +155,28 @@ async def test_exports_stream_csv_and_json(api: Both, janitor_emulator: Emulator
     assert (
         json.loads(body) == raw(janitor_emulator, "/api/codebases", sort="-name", limit=5)["data"]
     )
+
+
+async def test_an_exports_deadline_leaves_out_the_time_its_consumer_takes(
+    make_client: Callable[..., Both], janitor_emulator: EmulatorServer
+) -> None:
+    options = {"base_url": janitor_emulator.url, "token": janitor_emulator.tokens["admin"]}
+    whole = b"".join(await make_client(**options).collect("export", "runs", limit=200))
+    client = make_client(**options, timeout=1.0).client
+    chunks: list[bytes] = []
+    if isinstance(client, SiteClient):
+
+        def consume() -> None:
+            for chunk in client.export("runs", limit=200):
+                chunks.append(chunk)
+                time.sleep(2.5 if len(chunks) == 1 else 0)  # past the deadline, not waiting
+
+        await anyio.to_thread.run_sync(consume)
+    else:
+        async for chunk in client.export("runs", limit=200):
+            chunks.append(chunk)
+            await asyncio.sleep(2.5 if len(chunks) == 1 else 0)
+    assert b"".join(chunks) == whole
 
 
 async def test_renders(api: Both) -> None:

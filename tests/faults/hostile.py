@@ -127,6 +127,15 @@ class HostileServer:
                 writer.write(b" ")
                 await writer.drain()
                 await asyncio.sleep(1)
+        if self.mode == "trickle-export":  # an export's headers, then a line a second
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/csv\r\ntransfer-encoding: chunked\r\n"
+                b"content-disposition: attachment; filename=runs.csv\r\n\r\n"
+            )
+            while True:
+                writer.write(b"4\r\na,b\n\r\n")
+                await writer.drain()
+                await asyncio.sleep(1)
         if self.mode == "trickle-headers":
             for byte in b"HTTP/1.1 200 OK\r\nx-slow: " + b"a" * 100000:
                 writer.write(bytes([byte]))

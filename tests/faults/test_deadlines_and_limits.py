@@ -1,5 +1,5 @@
 """One deadline for the whole call, and a cap on what is read: against a hostile server, sync
-and async, for a list, a detail, a POST and a render."""
+and async, for a list, a detail, a POST, a render and a streamed export."""
 
 from __future__ import annotations
 
@@ -60,6 +60,22 @@ CALLS: dict[str, tuple[Callable[[Any], Any], bytes]] = {
 }
 
 
+def _export(client: Any) -> Any:
+    """Every chunk of an export (sync: joined; async: a coroutine joining them)."""
+    if isinstance(client, SiteClient):
+        return b"".join(client.export("runs"))
+
+    async def join() -> bytes:
+        return b"".join([chunk async for chunk in client.export("runs")])
+
+    return join()
+
+
+#: Streamed calls: the deadline is the time they spend waiting on the server.
+STREAMS = {"export": (_export, b"GET /api/export/runs?")}
+EVERY_CALL = {**CALLS, **STREAMS}
+
+
 @pytest.fixture(scope="module")
 def hostile() -> Iterator[HostileServer]:
     with hostile_server() as server:
@@ -88,7 +104,7 @@ async def call(
             options = {"base_url": hostile.url, "timeout": TIMEOUT, "retries": 2}
             target = (SiteClient if kind == "sync" else AsyncSiteClient)(**options)
             clients.append(target)
-        function = CALLS[name][0]
+        function = EVERY_CALL[name][0]
         if kind == "sync":
             return await anyio.to_thread.run_sync(lambda: function(target))
         return await function(target)
@@ -102,7 +118,7 @@ async def call(
 
 
 def _attempts(hostile: HostileServer, name: str) -> int:
-    return sum(request.startswith(CALLS[name][1]) for request in hostile.requests)
+    return sum(request.startswith(EVERY_CALL[name][1]) for request in hostile.requests)
 
 
 @pytest.mark.anyio
@@ -118,6 +134,20 @@ async def test_a_slow_server_is_cut_at_the_deadline(
     took = time.monotonic() - started
     assert TIMEOUT - 0.5 <= took <= TIMEOUT + 0.5, took
     assert _attempts(hostile, name) == 1  # a timeout is not retried (and a POST never is)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("fault", ["trickle-export", "trickle", "trickle-headers", "hang"])
+async def test_an_export_is_cut_when_its_waiting_reaches_the_deadline(
+    fault: str, call: Callable[..., Any], hostile: HostileServer
+) -> None:
+    hostile.mode, hostile.requests[:] = fault, []
+    started = time.monotonic()
+    with pytest.raises(exceptions.Timeout, match=f"no answer within {TIMEOUT:g} s"):
+        await call("export")
+    took = time.monotonic() - started
+    assert TIMEOUT - 0.5 <= took <= TIMEOUT + 0.5, took
+    assert _attempts(hostile, "export") == 1
 
 
 @pytest.mark.anyio
