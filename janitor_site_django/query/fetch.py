@@ -229,23 +229,27 @@ class Fetcher:
         steps = paging.walk(api, size)
         ahead: collections.deque[concurrent.futures.Future[Page[Any]]] = collections.deque()
         page: Page[Any] | None = None
-        while True:
-            try:
-                step = steps.send(page)
-            except StopIteration:
-                return
-            page = None
-            if isinstance(step, paging.Emit):
-                yield from step.items
-            elif isinstance(step, paging.Take):
-                page = ahead.popleft().result()
-            elif step.ahead:
-                calls = self.page(api, step.offset, step.limit)
-                context = contextvars.copy_context()
-                ahead.append(_prefetcher.submit(context.run, self.run, calls, client))
-            else:
-                flow = self.first_page if step.first else self.page
-                page = self.run(flow(api, step.offset, step.limit), client)
+        try:
+            while True:
+                try:
+                    step = steps.send(page)
+                except StopIteration:
+                    return
+                page = None
+                if isinstance(step, paging.Emit):
+                    yield from step.items
+                elif isinstance(step, paging.Take):
+                    page = ahead.popleft().result()
+                elif step.ahead:
+                    calls = self.page(api, step.offset, step.limit)
+                    context = contextvars.copy_context()
+                    ahead.append(_prefetcher.submit(context.run, self.run, calls, client))
+                else:
+                    flow = self.first_page if step.first else self.page
+                    page = self.run(flow(api, step.offset, step.limit), client)
+        finally:  # an error, or a consumer who stopped: the pages not yet sent never are
+            for future in ahead:
+                future.cancel()
 
     # Async shell --------------------------------------------------------------------------
 
@@ -294,24 +298,29 @@ class Fetcher:
         ahead: collections.deque[asyncio.Future[Page[Any]]] = collections.deque()
         page: Page[Any] | None = None
         sending = False
-        while True:
-            try:
-                step = steps.send(page)
-            except StopIteration:
-                return
-            page = None
-            if isinstance(step, paging.Emit):
-                if sending:  # the consumer keeps the loop until it asks again: send them now
-                    for _ in range(_SEND_TICKS):
-                        await asyncio.sleep(0)
-                    sending = False
-                yield step.items
-            elif isinstance(step, paging.Take):
-                page = await ahead.popleft()
-            elif step.ahead:
-                calls = self.page(api, step.offset, step.limit)
-                ahead.append(asyncio.ensure_future(self.arun(calls, client)))
-                sending = True
-            else:
-                flow = self.first_page if step.first else self.page
-                page = await self.arun(flow(api, step.offset, step.limit), client)
+        try:
+            while True:
+                try:
+                    step = steps.send(page)
+                except StopIteration:
+                    return
+                page = None
+                if isinstance(step, paging.Emit):
+                    if sending:  # the consumer keeps the loop until it asks again: send them now
+                        for _ in range(_SEND_TICKS):
+                            await asyncio.sleep(0)
+                        sending = False
+                    yield step.items
+                elif isinstance(step, paging.Take):
+                    page = await ahead.popleft()
+                elif step.ahead:
+                    calls = self.page(api, step.offset, step.limit)
+                    ahead.append(asyncio.ensure_future(self.arun(calls, client)))
+                    sending = True
+                else:
+                    flow = self.first_page if step.first else self.page
+                    page = await self.arun(flow(api, step.offset, step.limit), client)
+        finally:  # an error, or a consumer who stopped: the pages requested ahead are dropped
+            for task in ahead:
+                task.cancel()
+            await asyncio.gather(*ahead, return_exceptions=True)

@@ -297,8 +297,11 @@ class ApiQuerySet(QuerySet[M]):
         return error
 
     def _get_clone(self, args: Any, kwargs: Any) -> ApiQuerySet[M]:
-        # Django rejects bad select_related() names when it compiles, before the filter's
-        # values matter; this filter refuses what v1 cannot send at once: check them first
+        # Django rejects bad select_related() names when it compiles, after filtering a slice
+        # but before the filter's values matter; this filter refuses what v1 cannot send at
+        # once: check them in Django's order
+        if (args or kwargs) and self.query.is_sliced:
+            raise TypeError("Cannot filter a query once a slice has been taken.")
         relations.check_select_related(self)
         clone = self.filter(*args, **kwargs) if args or kwargs else self._chain()
         if clone.query.can_filter():

@@ -62,7 +62,19 @@ _CANNED["same-page"] = (
     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
     b"content-length: %d\r\n\r\n%s" % (len(_SAME_PAGE), _SAME_PAGE)
 )
-MODES = (*_CANNED, "hang", "reset", "trickle", "trickle-headers", "huge", "bomb")
+#: Pages of 5000 codebases (one on each) for the first list requests of these modes; then
+#: the answer each mode names, then hanging.
+_PAGED = {"two-pages-then-hang": (2, "hang"), "one-page-then-500": (1, "500")}
+
+
+def _page_at(head: bytes) -> bytes:
+    """A one-codebase page of 5000 at the offset the request line asks for."""
+    offset = int(head.split(b"offset=", 1)[1].split(b"&", 1)[0].split(b" ", 1)[0])
+    body = _SAME_PAGE.replace(b'"total": 100', b'"total": 5000')
+    body = body.replace(b'"offset": 0', b'"offset": %d' % offset)
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    return head + b"content-length: %d\r\n\r\n" % len(body) + body
+MODES = (*_CANNED, *_PAGED, "hang", "reset", "trickle", "trickle-headers", "huge", "bomb")
 
 
 @functools.cache
@@ -114,20 +126,29 @@ class HostileServer:
         writer.close()
 
     async def _answer(self, writer: asyncio.StreamWriter) -> None:
-        if self.mode == "hang":
+        mode = self.mode
+        if mode in _PAGED:
+            lists = [r for r in self.requests if r.startswith(b"GET /api/codebases?")]
+            pages, mode = _PAGED[mode]
+            if len(lists) <= pages:
+                writer.write(_page_at(lists[-1]))
+                await writer.drain()
+                return
+            mode = mode if len(lists) == pages + 1 else "hang"
+        if mode == "hang":
             await asyncio.sleep(3600)
-        if self.mode == "reset":
+        if mode == "reset":
             writer.write(b'HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n{"data": [')
             await writer.drain()
             writer.transport.abort()
             raise ConnectionResetError
-        if self.mode == "trickle":  # a byte a second, never done
+        if mode == "trickle":  # a byte a second, never done
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n")
             while True:
                 writer.write(b" ")
                 await writer.drain()
                 await asyncio.sleep(1)
-        if self.mode == "trickle-export":  # an export's headers, then a line a second
+        if mode == "trickle-export":  # an export's headers, then a line a second
             writer.write(
                 b"HTTP/1.1 200 OK\r\ncontent-type: text/csv\r\ntransfer-encoding: chunked\r\n"
                 b"content-disposition: attachment; filename=runs.csv\r\n\r\n"
@@ -136,12 +157,12 @@ class HostileServer:
                 writer.write(b"4\r\na,b\n\r\n")
                 await writer.drain()
                 await asyncio.sleep(1)
-        if self.mode == "trickle-headers":
+        if mode == "trickle-headers":
             for byte in b"HTTP/1.1 200 OK\r\nx-slow: " + b"a" * 100000:
                 writer.write(bytes([byte]))
                 await writer.drain()
                 await asyncio.sleep(1)
-        if self.mode == "huge":
+        if mode == "huge":
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n")
             writer.write(b"content-length: %d\r\n\r\n" % HUGE)
             block = b" " * (1024 * 1024)
@@ -149,16 +170,16 @@ class HostileServer:
                 writer.write(block)
                 await writer.drain()
             return
-        if self.mode == "bomb":
+        if mode == "bomb":
             bomb = _bomb()
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n")
             writer.write(b"content-encoding: gzip\r\ncontent-length: %d\r\n\r\n" % len(bomb))
             writer.write(bomb)
             await writer.drain()
             return
-        writer.write(_CANNED[self.mode])
+        writer.write(_CANNED[mode])
         await writer.drain()
-        if self.mode == "truncated":  # then a clean end of the connection, short of the length
+        if mode == "truncated":  # then a clean end of the connection, short of the length
             writer.close()
             raise ConnectionResetError
 

@@ -304,4 +304,10 @@ REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
     "pk-matched-here-iterator-small-chunks": lambda p: Case(
         "ActiveRun", (Filter((("pk", p.pks("ActiveRun")[-1]),)),), (Iterate(1),)
     ),
+    # Found by a random run (seed 2554603751) ---------------------------------------------
+    "get-on-a-slice-refuses-the-filter-before-select-related": lambda p: Case(
+        "Codebase",
+        (SelectRelated(("codebase",)), Slice(None, 0)),
+        (Get((("pk", _codebase(p)),)),),
+    ),
 }
