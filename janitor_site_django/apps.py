@@ -11,11 +11,12 @@ class JanitorSiteConfig(AppConfig):
     verbose_name = "Janitor site"
 
     def ready(self) -> None:
-        from .checks import check_middleware, check_settings
+        from .checks import check_middleware, check_oidc_refresh, check_settings
         from .conf import setting
 
         checks.register(check_settings)
         checks.register(check_middleware)
+        checks.register(check_oidc_refresh)
         if setting("JANITOR_SITE_ADMIN"):
             from .admin import register_all
 

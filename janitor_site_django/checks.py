@@ -1,5 +1,5 @@
-"""System checks of the ``JANITOR_SITE_*`` settings and the middleware order (registered in
-:mod:`.apps`)."""
+"""System checks of the ``JANITOR_SITE_*`` settings, the middleware order and the OIDC refresh
+lock's cache (registered in :mod:`.apps`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from .conf import SiteConfig
+from .conf import SiteConfig, setting
 
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
@@ -76,16 +76,22 @@ def _position(middleware: list[type], dotted: str) -> int | None:
     return next((i for i, cls in enumerate(middleware) if issubclass(cls, wanted)), None)
 
 
-def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """The user's token is bound after authentication and while fragments are rendered."""
+def _middleware() -> list[type]:
+    """The classes of MIDDLEWARE that can be imported (Django's own loading reports the rest)."""
     middleware: list[type] = []
     for dotted in settings.MIDDLEWARE:
         try:
             imported = import_string(dotted)
         except ImportError:
-            continue  # Django's own loading reports it
+            continue
         if isinstance(imported, type):
             middleware.append(imported)
+    return middleware
+
+
+def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The user's token is bound after authentication and while fragments are rendered."""
+    middleware = _middleware()
     token = _position(middleware, _TOKEN)
     if token is None:
         return []
@@ -111,3 +117,49 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             )
         )
     return messages
+
+
+#: Cache backends whose ``add`` no other process sees: a lock there binds one process only.
+_PROCESS_LOCAL_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+def check_oidc_refresh(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The refresh lock's cache exists and, when the middleware refreshes tokens, is shared by
+    every process."""
+    try:
+        alias = setting("JANITOR_SITE_OIDC_LOCK_CACHE")
+    except ImproperlyConfigured:
+        return []  # check_settings reports it (E002)
+    if alias not in settings.CACHES:
+        return [
+            Error(
+                f"JANITOR_SITE_OIDC_LOCK_CACHE names {alias!r}, which CACHES does not define.",
+                hint=f"Define CACHES[{alias!r}] or set JANITOR_SITE_OIDC_LOCK_CACHE = 'default'.",
+                id="janitor_site_django.E006",
+            )
+        ]
+    refreshes = (
+        getattr(settings, "OIDC_OP_TOKEN_ENDPOINT", None)
+        and _position(_middleware(), _TOKEN) is not None
+    )
+    if not refreshes:
+        return []
+    try:
+        backend = import_string(settings.CACHES[alias].get("BACKEND", ""))
+    except ImportError:
+        return []  # Django's own cache checks report it
+    local = [import_string(dotted) for dotted in _PROCESS_LOCAL_CACHES]
+    if isinstance(backend, type) and issubclass(backend, tuple(local)):
+        return [
+            Warning(
+                "OIDC refresh is single-flight per process only: the lock's cache is local.",
+                hint=f"CACHES[{alias!r}] is {backend.__name__}, seen by one process. Point "
+                "JANITOR_SITE_OIDC_LOCK_CACHE at a cache all processes share (Redis, Memcached), "
+                "or two processes may spend one refresh token and log the user out.",
+                id="janitor_site_django.W003",
+            )
+        ]
+    return []

@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "JANITOR_SITE_ADMIN_GROUP": None,
     "JANITOR_SITE_SUPERUSER_GROUP": None,
     "JANITOR_SITE_OIDC_REFRESH_MARGIN": 30.0,
+    "JANITOR_SITE_OIDC_LOCK_CACHE": "default",
     "JANITOR_SITE_FRAGMENT_ERRORS": None,
 }
 
@@ -103,6 +104,14 @@ def _bounded_int(low: int, high: int) -> Callable[[str, Any], int]:
     return check
 
 
+def _alias(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ImproperlyConfigured(
+            f"{name} must be an alias of CACHES (a non-empty string), not {value!r}."
+        )
+    return value
+
+
 def _bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ImproperlyConfigured(f"{name} must be True or False, not {value!r}.")
@@ -125,6 +134,7 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "JANITOR_SITE_ADMIN_GROUP": _optional_str,
     "JANITOR_SITE_SUPERUSER_GROUP": _optional_str,
     "JANITOR_SITE_OIDC_REFRESH_MARGIN": _seconds,
+    "JANITOR_SITE_OIDC_LOCK_CACHE": _alias,
     "JANITOR_SITE_FRAGMENT_ERRORS": _one_of(*FRAGMENT_ERROR_MODES),
 }
 
@@ -155,7 +165,10 @@ def _configured_settings() -> dict[str, Any]:
 
 def setting(name: str) -> Any:
     """One ``JANITOR_SITE_*`` setting, read now and validated on its own."""
-    return _VALIDATORS[name](name, _configured_settings().get(name, DEFAULTS[name]))
+    from django.conf import settings
+
+    value = getattr(settings, name, DEFAULTS[name]) if settings.configured else DEFAULTS[name]
+    return _VALIDATORS[name](name, value)
 
 
 def _setting_name(field: str) -> str:
@@ -181,6 +194,7 @@ class SiteConfig:
     admin_group: str | None = None
     superuser_group: str | None = None
     oidc_refresh_margin: float = DEFAULTS["JANITOR_SITE_OIDC_REFRESH_MARGIN"]
+    oidc_lock_cache: str = DEFAULTS["JANITOR_SITE_OIDC_LOCK_CACHE"]
     fragment_errors: str | None = None
 
     @classmethod

@@ -133,6 +133,11 @@ class OIDCProvider:
         """What the IdP process has written so far (request log and errors)."""
         return self.log_path.read_text(errors="replace")
 
+    def token_requests(self) -> list[int]:
+        """The status of every ``POST`` to the token endpoint so far (code and refresh grants
+        alike), from the request log; a request is logged just after its answer is sent."""
+        return [int(status) for status in re.findall(r'"POST /o/token/ \S+" (\d{3})', self.log())]
+
     def add_redirect_uri(self, uri: str) -> list[str]:
         """Register ``uri`` for the client (idempotent); returns all its redirect URIs."""
         response = self._http.post(
@@ -287,11 +292,14 @@ def start_oidc_provider(
     *,
     access_token_lifetime: int = 30,
     redirect_uris: Sequence[str] = (),
+    token_delay: float = 0.0,
     startup_timeout: float = 60.0,
 ) -> OIDCProvider:
     """Start the test IdP with its state (DB, key, log) in ``directory``; stop it when done.
 
-    ``redirect_uris`` are registered besides :data:`DEFAULT_REDIRECT_URI`.
+    ``redirect_uris`` are registered besides :data:`DEFAULT_REDIRECT_URI`. ``token_delay``:
+    seconds the token endpoint waits before answering, as a remote IdP takes (the local one
+    answers in milliseconds, too fast for two requests to overlap reliably).
     """
     directory.mkdir(parents=True, exist_ok=True)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -312,6 +320,7 @@ def start_oidc_provider(
         IDP_CONTROL_TOKEN=control_token,
         IDP_REDIRECT_URIS=" ".join([DEFAULT_REDIRECT_URI, *redirect_uris]),
         ACCESS_TOKEN_EXPIRE_SECONDS=str(access_token_lifetime),
+        IDP_TOKEN_DELAY=str(token_delay),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPOSITORY), env.get("PYTHONPATH")])),
         PYTHONUNBUFFERED="1",
     )
@@ -380,7 +389,8 @@ def _require_oauth_toolkit() -> None:
 def oidc_provider_factory(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Callable[..., OIDCProvider]]:
-    """``factory(access_token_lifetime=30, redirect_uris=())``: start another test IdP.
+    """``factory(access_token_lifetime=30, redirect_uris=(), token_delay=0.0)``: start another
+    test IdP (see :func:`start_oidc_provider`).
 
     Every provider started is stopped at the end of the session.
     """
@@ -388,12 +398,16 @@ def oidc_provider_factory(
     started: list[OIDCProvider] = []
 
     def factory(
-        *, access_token_lifetime: int = 30, redirect_uris: Sequence[str] = ()
+        *,
+        access_token_lifetime: int = 30,
+        redirect_uris: Sequence[str] = (),
+        token_delay: float = 0.0,
     ) -> OIDCProvider:
         provider = start_oidc_provider(
             tmp_path_factory.mktemp("oidc-idp"),
             access_token_lifetime=access_token_lifetime,
             redirect_uris=redirect_uris,
+            token_delay=token_delay,
         )
         started.append(provider)
         return provider

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 
-from janitor_site_django.checks import check_middleware, check_settings
+from janitor_site_django.checks import check_middleware, check_oidc_refresh, check_settings
 from janitor_site_django.conf import DEFAULTS, SiteConfig, setting
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +34,11 @@ SESSIONS = "django.contrib.sessions.middleware.SessionMiddleware"
         ("JANITOR_SITE_SUPERUSER_GROUP", ["root"], "JANITOR_SITE_SUPERUSER_GROUP must be a str"),
         ("JANITOR_SITE_OIDC_REFRESH_MARGIN", -1, "must be a number of seconds >= 0, not -1"),
         ("JANITOR_SITE_OIDC_REFRESH_MARGIN", "30", "must be a number of seconds >= 0, not '30'"),
+        (
+            "JANITOR_SITE_OIDC_LOCK_CACHE",
+            "",
+            "JANITOR_SITE_OIDC_LOCK_CACHE must be an alias of CACHES (a non-empty string), not ''",
+        ),
         (
             "JANITOR_SITE_FRAGMENT_ERRORS",
             "raise",
@@ -56,8 +63,10 @@ def test_app_settings_are_read_at_access_time(settings: Any) -> None:
     settings.JANITOR_SITE_OIDC_REFRESH_MARGIN = 5
     settings.JANITOR_SITE_ADMIN_GROUP = "staff"
     assert setting("JANITOR_SITE_OIDC_REFRESH_MARGIN") == 5.0
+    settings.JANITOR_SITE_OIDC_LOCK_CACHE = "locks"
     config = SiteConfig.from_settings()
     assert (config.oidc_refresh_margin, config.admin_group) == (5.0, "staff")
+    assert config.oidc_lock_cache == setting("JANITOR_SITE_OIDC_LOCK_CACHE") == "locks"
     assert config.superuser_group is None and config.fragment_errors is None
 
 
@@ -129,3 +138,61 @@ def test_the_service_token_is_in_no_repr_of_the_config() -> None:
     assert config.api_token == secret
     assert secret not in repr(config) and secret not in str(config)
     assert secret not in repr(config.replace(timeout=3.0))
+
+
+class ProcessLocalCache(LocMemCache):
+    """A project's own LocMem cache: still seen by one process only."""
+
+
+LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+DUMMY = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+DATABASE = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache"}
+REDIS = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://x:6379"}
+OWN = {"BACKEND": "tests.test_app_settings.ProcessLocalCache"}
+W003 = "janitor_site_django.W003"
+
+
+@pytest.mark.parametrize(
+    ("caches", "alias", "expected"),
+    [
+        ({"default": LOCMEM}, None, [W003]),
+        ({"default": DUMMY}, None, [W003]),
+        ({"default": OWN}, None, [W003]),
+        ({"default": REDIS}, None, []),
+        ({"default": DATABASE}, None, []),
+        ({"default": LOCMEM, "shared": REDIS}, "shared", []),
+        ({"default": REDIS, "local": LOCMEM}, "local", [W003]),
+        ({"default": REDIS}, "missing", ["janitor_site_django.E006"]),
+    ],
+)
+def test_refresh_on_a_process_local_cache_warns(
+    settings: Any, caches: dict[str, Any], alias: str | None, expected: list[str]
+) -> None:
+    settings.OIDC_OP_TOKEN_ENDPOINT = "https://idp.example.org/o/token/"
+    settings.CACHES = caches
+    if alias is not None:
+        settings.JANITOR_SITE_OIDC_LOCK_CACHE = alias
+    messages = check_oidc_refresh()
+    assert [m.id for m in messages] == expected
+    assert all(m.hint and len(m.msg) < 80 and "\n" not in m.msg for m in messages)
+    if expected == [W003]:
+        assert "single-flight per process only" in messages[0].msg
+        assert (alias or "default") in messages[0].hint
+
+
+def test_no_refresh_no_warning(settings: Any) -> None:
+    settings.CACHES = {"default": LOCMEM}
+    assert check_oidc_refresh() == []  # no token endpoint: the middleware never refreshes
+    settings.OIDC_OP_TOKEN_ENDPOINT = "https://idp.example.org/o/token/"
+    settings.MIDDLEWARE = [SESSIONS, AUTH]
+    assert check_oidc_refresh() == []  # no OIDCTokenMiddleware: nothing refreshes
+    settings.MIDDLEWARE = [SESSIONS, AUTH, TOKEN]
+    assert [m.id for m in check_oidc_refresh()] == [W003]
+    settings.JANITOR_SITE_OIDC_LOCK_CACHE = 7
+    assert check_oidc_refresh() == []  # E002 from check_settings says it
+    assert [m.id for m in check_settings()] == ["janitor_site_django.E002"]
+
+
+def test_the_refresh_check_is_registered(settings: Any) -> None:
+    settings.OIDC_OP_TOKEN_ENDPOINT = "https://idp.example.org/o/token/"
+    assert W003 in [m.id for m in run_checks()]  # the test settings: LocMem

@@ -4,7 +4,8 @@
   superuser from configured groups, the refresh token kept (encrypted) in the session;
 * :mod:`.middleware` — ``OIDCTokenMiddleware``: binds the session's access token to the
   client's context-local token for the request (refreshing it shortly before it expires,
-  once per session), and turns the API's 401/403 into a login redirect / ``PermissionDenied``.
+  once per session across threads and processes), and turns the API's 401/403 into a login
+  redirect / ``PermissionDenied``.
 
 Needs the ``oidc`` extra: ``pip install "janitor-site-django[oidc]"``.
 """

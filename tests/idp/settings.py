@@ -7,6 +7,7 @@ Environment (all set by :mod:`tests.oidc_support`; defaults suit a manual run):
 * ``IDP_KEY_FILE``: the RS256 signing key (PEM), generated on first use;
 * ``ACCESS_TOKEN_EXPIRE_SECONDS``: access token lifetime (default 30 s);
 * ``IDP_FAST_HASH``: when set, the MD5 password hasher (tests only);
+* ``IDP_TOKEN_DELAY``: seconds the token endpoint waits before answering (default 0);
 * ``IDP_CONTROL_TOKEN``: when set, enables ``POST /testing/redirect-uris/`` for that bearer token.
 """
 
@@ -119,6 +120,9 @@ OAUTH2_PROVIDER = {
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
 }
+
+#: Seconds the token endpoint waits before answering, as a remote identity provider takes.
+IDP_TOKEN_DELAY = float(os.environ.get("IDP_TOKEN_DELAY") or 0)
 
 #: The bearer token of the test-only control endpoint; None switches the endpoint off.
 IDP_CONTROL_TOKEN = os.environ.get("IDP_CONTROL_TOKEN") or None
