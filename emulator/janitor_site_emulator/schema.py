@@ -187,13 +187,15 @@ queue = sa.Table(
     _text("change_set"),
     _text("codebase_lower"),
 )
-sa.Index(
-    "queue_codebase_suite_change_set",
+#: The queue's key: one row per (codebase, suite, change set), NULL being one change set. These
+#: are the unique index's expressions, and an upsert's conflict target (the empty string inline:
+#: PostgreSQL finds the index by matching them).
+QUEUE_KEY = (
     queue.c.codebase,
     queue.c.suite,
-    sa.func.coalesce(queue.c.change_set, ""),
-    unique=True,
+    sa.func.coalesce(queue.c.change_set, sa.text("''")),
 )
+sa.Index("queue_codebase_suite_change_set", *QUEUE_KEY, unique=True)
 
 named_publish_policy = sa.Table(
     "named_publish_policy",

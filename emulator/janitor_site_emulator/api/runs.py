@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.responses import Response
@@ -203,28 +204,37 @@ def _estimated_duration(conn: Connection, codebase: str, campaign: str) -> float
 
 
 def _upsert_queue(conn: Connection, run: dict[str, Any], values: dict[str, Any]) -> int:
-    """Insert or overwrite the pair's queue row, unless it sits in an earlier bucket."""
+    """Insert or overwrite the pair's queue row, unless it sits in an earlier bucket.
+
+    One ``INSERT … ON CONFLICT DO UPDATE`` on the queue's unique key, so that concurrent
+    reschedules of a pair cannot both insert. Its ``WHERE`` leaves a row of an earlier bucket
+    alone; that row's id is then read back (the statement returns no row).
+    """
     q = t.queue.c
-    existing = conn.execute(
-        sa.select(q.id, q.bucket).where(
-            q.codebase == run["codebase"], q.suite == run["campaign"], q.change_set.is_(None)
+    insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+    buckets = t.ENUMS["queue_bucket"]
+    earlier = buckets[: buckets.index(values["bucket"])]
+    statement = (
+        insert(t.queue)
+        .values(
+            codebase=run["codebase"],
+            codebase_lower=run["codebase"].lower(),
+            suite=run["campaign"],
+            branch_url=None,
+            change_set=None,
+            **values,
         )
-    ).first()
-    if existing is None:
-        inserted = conn.execute(
-            t.queue.insert().values(
-                codebase=run["codebase"],
-                codebase_lower=run["codebase"].lower(),
-                suite=run["campaign"],
-                branch_url=None,
-                change_set=None,
-                **values,
+        .on_conflict_do_update(
+            index_elements=t.QUEUE_KEY, set_=values, where=q.bucket.not_in(earlier)
+        )
+        .returning(q.id)
+    )
+    queue_id = conn.scalar(statement)
+    if queue_id is None:
+        queue_id = conn.scalar(
+            sa.select(q.id).where(
+                q.codebase == run["codebase"], q.suite == run["campaign"], q.change_set.is_(None)
             )
         )
-        key = inserted.inserted_primary_key
-        assert key is not None
-        return int(key[0])
-    buckets = t.ENUMS["queue_bucket"]
-    if buckets.index(existing.bucket) >= buckets.index("manual"):
-        conn.execute(t.queue.update().where(q.id == existing.id).values(**values))
-    return int(existing.id)
+    assert queue_id is not None
+    return int(queue_id)
