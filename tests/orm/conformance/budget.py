@@ -128,7 +128,7 @@ class Budget:
             everything = side.manager(case.model, case.manager)
             if paths:
                 everything = everything.filter(campaign=paths[0][1])
-            self.listed = self._window(everything.count())
+            self.listed = everything.count()  # the slice applies to the match, not the walk
 
     def _marks(self, window: Window) -> tuple[int, int | None]:
         """(low, high) marks of ``qs[start:stop]`` (a slice of a slice narrows it)."""

@@ -58,6 +58,13 @@ def _first_listed(pool: Pool, model: str) -> str:
     return str(ReplicaSide().manager(model, "objects").all()[0].pk)
 
 
+def _last_ready(pool: Pool) -> tuple[str, str]:
+    """(campaign, run id) of the last ready run in its campaign's list order."""
+    ready = ReplicaSide().manager("ReadyRun", "objects")
+    campaign = str(ready.all()[0].campaign)
+    return campaign, str(ready.filter(campaign=campaign).reverse()[0].pk)
+
+
 def _codebase(pool: Pool) -> str:
     return str(pool.pks("Codebase")[0])
 
@@ -309,5 +316,16 @@ REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
         "Codebase",
         (SelectRelated(("codebase",)), Slice(None, 0)),
         (Get((("pk", _codebase(p)),)),),
+    ),
+    # Found by a random run (seed 1497844156): the budget sliced the walk, not the match ----
+    "pk-matched-here-sliced-walks-to-the-match": lambda p: Case(
+        "ReadyRun",
+        (
+            Filter((("campaign", _last_ready(p)[0]),)),
+            Filter((("pk", _last_ready(p)[1]),)),
+            Slice(None, 1),
+        ),
+        (Evaluate(),),
+        page_size=10,
     ),
 }
