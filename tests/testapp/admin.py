@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 from janitor_site_django.admin import ApiModelAdmin, register_all
 from janitor_site_django.models import Run
-from tests.testapp.models import Bookmark
+from tests.testapp.models import Bookmark, RunNote
 
 
 @admin.register(Run)
@@ -37,7 +37,19 @@ class RunAdmin(ApiModelAdmin, admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(Bookmark)
 class BookmarkAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("codebase_id", "note")
+    """A local model's admin, written as for a ForeignKey: the codebase column, filter and
+    autocomplete widget are served by the API."""
+
+    list_display = ("pk", "codebase", "note")
+    list_filter = ("codebase",)
+    autocomplete_fields = ("codebase",)
+
+
+@admin.register(RunNote)
+class RunNoteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("pk", "run", "text")
+    list_select_related = ("run",)
+    raw_id_fields = ("run",)
 
 
 register_all(admin.site)  # the ready-made admins for the other API models

@@ -13,3 +13,11 @@ class Bookmark(models.Model):
 
     class Meta:
         app_label = "testapp"
+
+
+class RunNote(models.Model):
+    run = ApiForeignKey("janitor_site_django.Run", related_name="notes")
+    text = models.CharField(max_length=100)
+
+    class Meta:
+        app_label = "testapp"
