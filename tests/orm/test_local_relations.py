@@ -15,6 +15,7 @@ from django.db import NotSupportedError
 from django.forms import modelform_factory
 
 from janitor_site_django import fields
+from janitor_site_django.forms import ApiModelChoiceField
 from janitor_site_django.models import Codebase
 from janitor_site_django.testing import assert_num_api_calls
 from tests.testapp.models import Bookmark
@@ -189,3 +190,12 @@ def test_makemigrations_depends_on_the_api_models_migration() -> None:
     assert "('janitor_site_django', '0001_initial')" in migration
     assert "janitor_site_django.fields.ApiForeignKey(" in migration
     assert "db_constraint" not in migration and "parent_link" not in migration
+
+
+def test_the_form_fields_choices_are_the_api_models_rows(wire: Wire) -> None:
+    names = [c["name"] for c in wire.items("/api/codebases")]
+    field = modelform_factory(Bookmark, fields=["codebase"])().fields["codebase"]
+    assert isinstance(field, ApiModelChoiceField)
+    with assert_num_api_calls(1):
+        choices = [str(value) for value, _label in field.choices][1:]  # after the empty label
+    assert choices == sorted(names)
