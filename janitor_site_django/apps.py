@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.core import checks
 
 
@@ -11,12 +11,14 @@ class JanitorSiteConfig(AppConfig):
     verbose_name = "Janitor site"
 
     def ready(self) -> None:
-        from .checks import check_middleware, check_oidc_refresh, check_settings
+        from .checks import check_admin_paths, check_middleware, check_oidc_refresh, check_settings
         from .conf import setting
 
         checks.register(check_settings)
         checks.register(check_middleware)
         checks.register(check_oidc_refresh)
+        if apps.is_installed("django.contrib.admin"):
+            checks.register(check_admin_paths, checks.Tags.admin)
         if setting("JANITOR_SITE_ADMIN"):
             from .admin import register_all
 

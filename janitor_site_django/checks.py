@@ -1,5 +1,5 @@
-"""System checks of the ``JANITOR_SITE_*`` settings, the middleware order and the OIDC refresh
-lock's cache (registered in :mod:`.apps`)."""
+"""System checks of the ``JANITOR_SITE_*`` settings, the middleware order, the OIDC refresh
+lock's cache and local admins' paths across ``ApiForeignKey`` (registered in :mod:`.apps`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.db.models import Model
+from django.db.models.constants import LOOKUP_SEP
 from django.utils.module_loading import import_string
 
 from .conf import SiteConfig, setting
@@ -163,3 +165,59 @@ def check_oidc_refresh(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
             )
         ]
     return []
+
+
+def _through_api_key(model: type[Model], path: str) -> str | None:
+    """The ``ApiForeignKey`` that ``path`` crosses to reach another field of the API model
+    (a JOIN the database cannot make), as ``Model.field``; None when it stays on the key."""
+    from .fields import ApiForeignKey
+
+    parts = path.split(LOOKUP_SEP)
+    for index, part in enumerate(parts[:-1]):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None  # Django's own admin checks report it
+        if isinstance(field, ApiForeignKey):
+            beyond = parts[index + 1]
+            key = field.api_model._meta.pk
+            if beyond not in ("pk", key.name if key else "pk") and field.get_lookup(beyond) is None:
+                return f"{model.__name__}.{part}"
+            return None
+        if not field.is_relation or field.related_model is None:
+            return None
+        model = field.related_model
+    return None
+
+
+def check_admin_paths(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A local model's admin does not search, filter, sort or list across an ``ApiForeignKey``
+    to the API model's other fields: each page would raise instead of joining."""
+    from django.contrib.admin.sites import all_sites
+
+    messages: list[CheckMessage] = []
+    for site in all_sites:
+        for model, model_admin in site._registry.items():
+            options = {
+                "search_fields": [str(f).lstrip("^=@") for f in model_admin.search_fields],
+                "list_filter": [f for f in model_admin.list_filter if isinstance(f, str)],
+                "ordering": [str(f).lstrip("-") for f in model_admin.ordering or ()],
+                "list_display": [f for f in model_admin.list_display if isinstance(f, str)],
+            }
+            for option, paths in options.items():
+                for path in paths:
+                    crossed = _through_api_key(model, path)
+                    if crossed is None:
+                        continue
+                    messages.append(
+                        Error(
+                            f"{type(model_admin).__name__}.{option} has {path!r}, which crosses "
+                            f"the ApiForeignKey {crossed}: the database holds only the key, so "
+                            "the admin's query would fail.",
+                            hint="Use the key itself (the field name, or <field>__pk), or put the "
+                            "API model's own fields on the API model's admin.",
+                            obj=type(model_admin),
+                            id="janitor_site_django.E007",
+                        )
+                    )
+    return messages

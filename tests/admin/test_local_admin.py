@@ -10,9 +10,11 @@ import json
 from typing import Any
 
 import pytest
+from django.contrib import admin
 from django.core import checks
 from django.test import Client
 
+from janitor_site_django.checks import check_admin_paths
 from janitor_site_django.testing import assert_num_api_calls
 from janitor_site_django.testing.emulator import EmulatorServer
 from tests.testapp.models import Bookmark, RunNote
@@ -114,3 +116,22 @@ def test_the_add_form_checks_the_key_with_one_call(
         saved = browser.post("/admin/testapp/bookmark/add/", {"codebase": name, "note": "new"})
     assert saved.status_code == 302
     assert Bookmark.objects.get(note="new").codebase_id == name
+
+
+def test_a_path_across_the_api_key_is_a_system_check_error() -> None:
+    class CrossingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+        search_fields = ("note", "^codebase__url", "codebase__name")
+        list_filter = ("codebase__vcs_type", "codebase", "codebase__isnull")
+        ordering = ("-codebase__name", "codebase")
+        list_display = ("note", "codebase__branch")
+
+    site = admin.AdminSite(name="crossing")
+    site.register(Bookmark, CrossingAdmin)
+    found = [e for e in check_admin_paths() if e.obj is CrossingAdmin]
+    assert [e.id for e in found] == ["janitor_site_django.E007"] * 3
+    assert [m.msg.split(" has ")[0] for m in found] == [
+        "CrossingAdmin.search_fields",
+        "CrossingAdmin.list_filter",
+        "CrossingAdmin.list_display",
+    ]
+    assert "'codebase__url'" in found[0].msg and "Bookmark.codebase" in found[0].msg
