@@ -199,3 +199,13 @@ def test_the_form_fields_choices_are_the_api_models_rows(wire: Wire) -> None:
     with assert_num_api_calls(1):
         choices = [str(value) for value, _label in field.choices][1:]  # after the empty label
     assert choices == sorted(names)
+
+
+def test_prefetching_the_reverse_accessor_is_one_sql_query(
+    wire: Wire, django_assert_num_queries: Any
+) -> None:
+    names = bookmarks(wire, 3)
+    with assert_num_api_calls(1), django_assert_num_queries(1):
+        listed = list(Codebase.objects.filter(name__in=names).prefetch_related("bookmark_set"))
+        notes = {c.name: [b.note for b in c.bookmark_set.all()] for c in listed}
+    assert notes == {name: [name] for name in names}
