@@ -4,7 +4,14 @@
 
     TEMPLATES = [
         {"BACKEND": "janitor_site_django.template.backends.JanitorTemplates",
-         "OPTIONS": {"context_processors": ["myproject.context_processors.site"]}},
+         "OPTIONS": {
+             "context_processors": [  # Django's startproject defaults work as they are
+                 "django.template.context_processors.request",
+                 "django.contrib.auth.context_processors.auth",
+                 "django.contrib.messages.context_processors.messages",
+             ],
+             "user_variable": "django_user",  # the service's templates have their own "user"
+         }},
         {"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True},
     ]
 
@@ -13,7 +20,9 @@
 engine. The listing has its own short deadline (``list_timeout``, no retries); when it fails,
 the last names listed are served for ``backoff_seconds`` before the service is asked again, and
 no lock is held while it is asked: during an outage, concurrent pages wait for at most one
-listing, never one each. ``render()`` runs the context processors, serialises the context
+listing, never one each. ``render()`` builds the context from ``request`` (always, as the
+Jinja2 backend does), Django's built-in ``csrf``, the context processors as :mod:`.processors`
+adapts them, then the view's values, which win as with DjangoTemplates; it serialises it
 (:mod:`.context`) and POSTs it with the request user's token, else the service token.
 """
 
@@ -22,24 +31,32 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
-from django.middleware.csrf import get_token
 from django.template import Origin, TemplateDoesNotExist, TemplateSyntaxError
 from django.template.backends.base import BaseEngine
-from django.utils.functional import lazy
+from django.template.context_processors import csrf
+from django.utils.functional import cached_property
 from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString, mark_safe
 
 from .. import exceptions
 from ..client import SiteClient, current_user_token, get_client
 from ..conf import SiteConfig
+from . import processors
 from .context import serialise
 
-OPTIONS = ("context_processors", "list_seconds", "list_timeout", "backoff_seconds")
+OPTIONS = (
+    "context_processors",
+    "user_variable",
+    "perms_variable",
+    "list_seconds",
+    "list_timeout",
+    "backoff_seconds",
+)
 #: Seconds the service's template names are reused before they are asked for again.
 LIST_SECONDS = 60.0
 #: Deadline of one listing, seconds (capped by ``JANITOR_SITE_TIMEOUT``).
@@ -48,8 +65,6 @@ LIST_TIMEOUT = 2.0
 BACKOFF_SECONDS = 10.0
 
 logger = logging.getLogger(__name__)
-
-_csrf_token = lazy(get_token, str)
 
 
 def require_credentials() -> None:
@@ -87,7 +102,8 @@ class JanitorTemplates(BaseEngine):
                 f"allowed: {', '.join(OPTIONS)}."
             )
         super().__init__(params)
-        self._processor_paths: list[str] = list(options.get("context_processors", ()))
+        self.context_processors: list[str] = list(options.get("context_processors", ()))
+        self.user_variable, self.perms_variable = processors.auth_variables(options)
         self.list_seconds = _seconds(options, "list_seconds", LIST_SECONDS)
         self.list_timeout = _seconds(options, "list_timeout", LIST_TIMEOUT, zero=False)
         self.backoff_seconds = _seconds(options, "backoff_seconds", BACKOFF_SECONDS)
@@ -97,9 +113,13 @@ class JanitorTemplates(BaseEngine):
         self._listing: threading.Event | None = None  # set when the listing under way ends
         self._lock = threading.Lock()  # guards the fields above; never held across I/O
 
-    @property
-    def context_processors(self) -> list[Callable[[HttpRequest], Mapping[str, Any]]]:
-        return [import_string(path) for path in self._processor_paths]
+    @cached_property
+    def template_context_processors(self) -> list[processors.Processor]:
+        """Django's built-in ``csrf``, then ``OPTIONS["context_processors"]``, as adapted by
+        :mod:`.processors`."""
+        found = [csrf, *(import_string(path) for path in self.context_processors)]
+        user, perms = self.user_variable, self.perms_variable
+        return [processors.adapt(processor, user=user, perms=perms) for processor in found]
 
     def names(self) -> frozenset[str]:
         """The template names the service offers (cached for ``list_seconds``; after a failure,
@@ -178,12 +198,12 @@ class JanitorTemplate:
     def render(
         self, context: Mapping[str, Any] | None = None, request: HttpRequest | None = None
     ) -> SafeString:
-        data: dict[str, Any] = dict(context or {})
+        data: dict[str, Any] = {}
         if request is not None:
             data["request"] = request
-            data["csrf_token"] = _csrf_token(request)
-            for processor in self.backend.context_processors:
+            for processor in self.backend.template_context_processors:
                 data.update(processor(request))
+        data.update(context or {})  # the view's values win over the processors', as in Django
         payload = serialise(data)
         try:
             html = get_client().render_template(self.name, payload)

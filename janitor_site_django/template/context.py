@@ -1,9 +1,12 @@
 """A template context as the JSON the service renders: explicit, safe, and nothing more.
 
 API model instances and pydantic models become their v1 shapes, querysets lists, dates
-RFC 3339; ``request`` becomes a small safe subset and users only their username and flags.
-Anything else raises ``TypeError`` naming the context key. Settings, sessions, cookies and
-tokens have no serialisation here, so they can never be sent.
+RFC 3339, lazy values what they evaluate to; ``request`` becomes a small safe subset, users
+``{username, is_authenticated, is_staff, is_superuser, groups}`` and messages
+``{level, message, tags, level_tag, extra_tags}`` (sending them marks them used, as a Django
+template's loop over them does). Anything else raises ``TypeError`` naming the context key.
+Settings, sessions, cookies, headers and tokens have no serialisation here, so they can never
+be sent.
 """
 
 from __future__ import annotations
@@ -16,11 +19,20 @@ from typing import Any
 
 import pydantic
 from django.contrib.messages.storage.base import BaseStorage, Message
-from django.db.models import Model, QuerySet
+from django.db.models import Model, QuerySet, prefetch_related_objects
 from django.http import HttpRequest
 from django.utils.functional import Promise
 
 from ..client.specs import format_timestamp
+
+
+def _groups(user: Any) -> list[str]:
+    """The names of the user's groups, sorted: one query a request (prefetched onto the user,
+    as ``prefetch_related("groups")`` does), none for anonymous or unsaved users."""
+    if getattr(user, "pk", None) is None or not hasattr(user, "groups"):
+        return []
+    prefetch_related_objects([user], "groups")
+    return sorted(str(group.name) for group in user.groups.all())
 
 
 def _user(user: Any) -> dict[str, Any]:
@@ -28,6 +40,8 @@ def _user(user: Any) -> dict[str, Any]:
         "username": user.get_username() if user.is_authenticated else "",
         "is_authenticated": bool(user.is_authenticated),
         "is_staff": bool(getattr(user, "is_staff", False)),
+        "is_superuser": bool(getattr(user, "is_superuser", False)),
+        "groups": _groups(user),
     }
 
 
@@ -42,7 +56,13 @@ def _request(request: HttpRequest) -> dict[str, Any]:
 
 
 def _message(message: Message) -> dict[str, Any]:
-    return {"level": message.level, "message": str(message.message), "tags": message.tags}
+    return {
+        "level": message.level,
+        "message": str(message.message),
+        "tags": message.tags,
+        "level_tag": message.level_tag,
+        "extra_tags": message.extra_tags,
+    }
 
 
 def _api_model(obj: Model) -> dict[str, Any]:
@@ -55,8 +75,11 @@ def _api_model(obj: Model) -> dict[str, Any]:
 
 def to_json(value: Any, key: str) -> Any:
     """``value`` as JSON-ready data; ``key`` names it in the ``TypeError`` for anything else."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
+    if value is None:
+        return None
+    for scalar in (bool, int, float, str):  # a lazy one (csrf_token) as what it evaluates to
+        if isinstance(value, scalar):
+            return value if type(value) is scalar else scalar(value)
     if isinstance(value, dt.datetime):
         return format_timestamp(value)
     if isinstance(value, (dt.date, dt.time)):
