@@ -204,6 +204,7 @@ def check_admin_paths(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
                 "ordering": [str(f).lstrip("-") for f in model_admin.ordering or ()],
                 "list_display": [f for f in model_admin.list_display if isinstance(f, str)],
             }
+            messages += _unsortable_columns(model, model_admin)
             for option, paths in options.items():
                 for path in paths:
                     crossed = _through_api_key(model, path)
@@ -220,4 +221,34 @@ def check_admin_paths(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
                             id="janitor_site_django.E007",
                         )
                     )
+    return messages
+
+
+def _unsortable_columns(model: type[Model], model_admin: Any) -> list[CheckMessage]:
+    """Columns of ``ApiForeignKey`` fields the admin offers to sort, where Django would sort by
+    the API model's ``Meta.ordering``: that needs its columns in SQL, so a click would fail."""
+    from .fields import ApiForeignKey
+
+    messages: list[CheckMessage] = []
+    sortable = model_admin.sortable_by
+    for name in model_admin.list_display:
+        try:
+            field = model._meta.get_field(name) if isinstance(name, str) else None
+        except FieldDoesNotExist:
+            continue
+        if not isinstance(field, ApiForeignKey) or (sortable is not None and name not in sortable):
+            continue
+        (path,) = field.path_infos
+        if path.to_opts.ordering:  # not hidden: the API model is not sorted by its key
+            messages.append(
+                Warning(
+                    f"{type(model_admin).__name__}.list_display has {name!r}, an ApiForeignKey "
+                    f"to {field.api_model.__name__}, which is not sorted by its key: sorting the "
+                    "column would need the API model's columns in SQL and fails.",
+                    hint=f"Leave {name!r} out of sortable_by, or show a column sorted by the key "
+                    f"(@admin.display(ordering={field.attname!r})).",
+                    obj=type(model_admin),
+                    id="janitor_site_django.W004",
+                )
+            )
     return messages

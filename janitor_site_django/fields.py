@@ -24,6 +24,7 @@ the way round, before the query is sent.
 
 from __future__ import annotations
 
+import copy
 import threading
 import weakref
 from typing import Any
@@ -32,6 +33,7 @@ from django.apps import apps
 from django.core import exceptions as django_exceptions
 from django.db import models
 from django.db.models import Model
+from django.db.models.query_utils import PathInfo
 from django.db.models.signals import post_init
 
 from . import exceptions
@@ -97,6 +99,19 @@ class ApiForeignKey(models.ForeignKey):  # type: ignore[type-arg]
             self.remote_field.parent_link = True
             post_init.connect(self._join_peers, sender=cls, weak=False)
 
+    def get_path_info(self, filtered_relation: Any = None) -> list[PathInfo]:
+        """Django's path to the API model, except that ``order_by("<name>")`` sorts by the key
+        column when the API model sorts by its key (as Django would, without the JOIN): its
+        ``Meta.ordering`` is hidden from the path. Any other ordering needs the API model's
+        columns, so the JOIN is refused."""
+        (info,) = super().get_path_info(filtered_relation)
+        opts = info.to_opts
+        ordering = [str(key) for key in opts.ordering or ()]
+        if opts.pk is not None and ordering in ([opts.pk.name], ["pk"]):
+            opts = copy.copy(opts)
+            opts.ordering = []
+        return [info._replace(to_opts=opts)]
+
     def db_type(self, connection: Any) -> str | None:
         """A ``varchar(max_length)`` column, whatever the API model's key field is."""
         return models.CharField(max_length=self.max_length).db_type(connection)
@@ -108,8 +123,10 @@ class ApiForeignKey(models.ForeignKey):  # type: ignore[type-arg]
             f"{self.model.__name__}.{self.name} is an ApiForeignKey: the database holds only "
             f"the {api_model} key ({self.attname}), so a query cannot reach the {api_model}'s "
             f"other fields ({self.name}__<field> in filter(), exclude(), order_by(), values() "
-            f"or annotate()). Filter on the key ({self.name}=…, {self.name}__in=[…]), or ask the "
-            f"API first: keys = {api_model}.objects.filter(…).values_list('pk', flat=True), then "
+            f"or annotate(), or order_by({self.name!r}), which sorts by {api_model}'s "
+            f"Meta.ordering). Filter and sort on the key ({self.name}=…, {self.name}__in=[…], "
+            f"order_by({self.attname!r})), or ask the API first: keys = "
+            f"{api_model}.objects.filter(…).values_list('pk', flat=True), then "
             f"{self.model.__name__}.objects.filter({self.name}__in=list(keys))."
         )
 

@@ -110,9 +110,12 @@ class AsyncSiteClient(ClientBase):
             headers["Content-Type"] = "application/json"
         guard = AsyncDeadline(timeout)
         try:
-            async with guard, self._http.stream(
-                op.method, op.target, headers=headers, content=op.body, timeout=timeout
-            ) as response:
+            async with (
+                guard,
+                self._http.stream(
+                    op.method, op.target, headers=headers, content=op.body, timeout=timeout
+                ) as response,
+            ):
                 limit = self.config.max_response_bytes
                 if response.is_stream_consumed:  # built in memory (a mock transport's)
                     body = BodyReader(op, limit, None)

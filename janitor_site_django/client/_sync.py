@@ -112,9 +112,12 @@ class SiteClient(ClientBase):
             headers["Content-Type"] = "application/json"
         guard = Deadline(timeout)
         try:
-            with guard, self._http.stream(
-                op.method, op.target, headers=headers, content=op.body, timeout=timeout
-            ) as response:
+            with (
+                guard,
+                self._http.stream(
+                    op.method, op.target, headers=headers, content=op.body, timeout=timeout
+                ) as response,
+            ):
                 limit = self.config.max_response_bytes
                 if response.is_stream_consumed:  # built in memory (a mock transport's)
                     body = BodyReader(op, limit, None)

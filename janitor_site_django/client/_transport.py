@@ -40,9 +40,7 @@ def raw_response(response: httpx.Response, content: bytes | None = None) -> RawR
     )
 
 
-def deadline_passed(
-    op: Operation[Any], seconds: float, error: BaseException
-) -> exceptions.Timeout:
+def deadline_passed(op: Operation[Any], seconds: float, error: BaseException) -> exceptions.Timeout:
     """The call's overall deadline ended the exchange (``error``: how it showed)."""
     timeout = exceptions.Timeout(f"{op.method} {op.path}: no answer within {seconds:g} s")
     timeout.__cause__ = error

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -125,8 +126,14 @@ def test_a_path_across_the_api_key_is_a_system_check_error() -> None:
         ordering = ("-codebase__name", "codebase")
         list_display = ("note", "codebase__branch")
 
+    class SortingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+        list_display = ("text", "run")
+
     site = admin.AdminSite(name="crossing")
     site.register(Bookmark, CrossingAdmin)
+    site.register(RunNote, SortingAdmin)
+    (unsortable,) = [e for e in check_admin_paths() if e.obj is SortingAdmin]
+    assert unsortable.id == "janitor_site_django.W004" and "'run'" in unsortable.msg
     found = [e for e in check_admin_paths() if e.obj is CrossingAdmin]
     assert [e.id for e in found] == ["janitor_site_django.E007"] * 3
     assert [m.msg.split(" has ")[0] for m in found] == [
@@ -135,3 +142,12 @@ def test_a_path_across_the_api_key_is_a_system_check_error() -> None:
         "CrossingAdmin.list_display",
     ]
     assert "'codebase__url'" in found[0].msg and "Bookmark.codebase" in found[0].msg
+
+
+def test_the_codebase_column_sorts_by_the_key(
+    browser: Client, codebases: list[dict[str, Any]]
+) -> None:
+    names = [c["name"] for c in codebases]
+    for order, expected in (("2", sorted(names)), ("-2", sorted(names, reverse=True))):
+        html = browser.get("/admin/testapp/bookmark/", {"o": order}).content.decode()
+        assert re.findall(r'class="field-codebase[^"]*">([^<]*)<', html) == expected, order

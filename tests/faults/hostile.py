@@ -74,6 +74,8 @@ def _page_at(head: bytes) -> bytes:
     body = body.replace(b'"offset": 0', b'"offset": %d' % offset)
     head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
     return head + b"content-length: %d\r\n\r\n" % len(body) + body
+
+
 MODES = (*_CANNED, "hang", "reset", "trickle", "trickle-headers", "huge", "bomb")
 
 

@@ -18,7 +18,7 @@ from janitor_site_django import fields
 from janitor_site_django.forms import ApiModelChoiceField
 from janitor_site_django.models import Codebase
 from janitor_site_django.testing import assert_num_api_calls
-from tests.testapp.models import Bookmark
+from tests.testapp.models import Bookmark, RunNote
 
 from .conftest import Wire
 
@@ -209,3 +209,19 @@ def test_prefetching_the_reverse_accessor_is_one_sql_query(
         listed = list(Codebase.objects.filter(name__in=names).prefetch_related("bookmark_set"))
         notes = {c.name: [b.note for b in c.bookmark_set.all()] for c in listed}
     assert notes == {name: [name] for name in names}
+
+
+def test_ordering_by_the_relation_is_by_key_only_where_django_would_be(
+    wire: Wire, django_assert_num_queries: Any
+) -> None:
+    """Codebases sort by their key: order_by("codebase") is the key column. Runs sort by
+    start time, which the database cannot see: refused, naming the key to sort by."""
+    names = bookmarks(wire, 4)
+    with django_assert_num_queries(1):
+        ordered = list(Bookmark.objects.order_by("-codebase").values_list("note", flat=True))
+    assert ordered == sorted(names, reverse=True)
+    RunNote.objects.create(run_id="r1", text="x")
+    refused = pytest.raises(FieldError, match=r"order_by\('run'\), which sorts by Run's Meta")
+    with django_assert_num_queries(0), assert_num_api_calls(0), refused:
+        list(RunNote.objects.order_by("run"))
+    assert list(RunNote.objects.order_by("run_id").values_list("text", flat=True)) == ["x"]

@@ -74,6 +74,18 @@ MergeProposal = _replica(api.MergeProposal)
 QueueItem = _replica(api.QueueItem)
 ActiveRun = _replica(api.ActiveRun)
 
+
+class Bookmark(models.Model):
+    """``tests.testapp.models.Bookmark`` as Django's own ``ForeignKey`` to the codebase replica:
+    the oracle of ``ApiForeignKey`` (``tests/orm/test_local_relations_oracle.py``)."""
+
+    codebase = models.ForeignKey(Codebase, models.DO_NOTHING, db_constraint=False)
+    note = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        app_label = "replicas"
+
+
 #: API model → its replica.
 REPLICAS: dict[type[models.Model], type[models.Model]] = {
     api.Codebase: Codebase,

@@ -50,6 +50,7 @@ class RunNoteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("pk", "run", "text")
     list_select_related = ("run",)
     raw_id_fields = ("run",)
+    sortable_by = ("pk", "text")  # runs sort by start time, which SQL here cannot see (W004)
 
 
 register_all(admin.site)  # the ready-made admins for the other API models

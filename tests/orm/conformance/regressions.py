@@ -300,9 +300,7 @@ REGRESSIONS: dict[str, Callable[[Pool], Case]] = {
         "Codebase", (), (InBulk(("a,b", *p.pks("Codebase")[:2])),)
     ),
     # Found by a random run (seed 3162915704, rerun) --------------------------------------
-    "pk-in-one-key-with-a-comma": lambda p: Case(
-        "Codebase", (), (Get((("pk__in", ["a,b"]),)),)
-    ),
+    "pk-in-one-key-with-a-comma": lambda p: Case("Codebase", (), (Get((("pk__in", ["a,b"]),)),)),
     # Found by a random run (seed 1606174199) ---------------------------------------------
     "get-checks-select-related-before-refusing": lambda p: Case(
         "Codebase", (SelectRelated(("codebase",)),), (Get((("vcs_type", ""),)),)
