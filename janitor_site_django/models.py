@@ -13,6 +13,7 @@ from django.db import NotSupportedError, models
 
 from . import schemas
 from .query import ApiManager, Resource, resources
+from .query.resources import CapabilitiesAttribute
 
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -30,6 +31,9 @@ class ApiModel(models.Model):
     """Base of the API models: read-only except for what the API allows."""
 
     api_resource: ClassVar[Resource]
+    #: What the API can filter, sort and search for this model (``Run.api.sortable_fields``,
+    #: ``Run.api.lookups``…): a :class:`~janitor_site_django.query.Capabilities`.
+    api = CapabilitiesAttribute()
 
     objects = ApiManager()
 

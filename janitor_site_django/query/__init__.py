@@ -5,6 +5,14 @@ from __future__ import annotations
 from .compiler import ApiQuery, compile_query
 from .manager import ApiManager
 from .queryset import ApiQuerySet
-from .resources import FieldFilter, Resource
+from .resources import Capabilities, FieldFilter, Resource
 
-__all__ = ["ApiManager", "ApiQuery", "ApiQuerySet", "FieldFilter", "Resource", "compile_query"]
+__all__ = [
+    "ApiManager",
+    "ApiQuery",
+    "ApiQuerySet",
+    "Capabilities",
+    "FieldFilter",
+    "Resource",
+    "compile_query",
+]

@@ -2,15 +2,20 @@
 
 One :class:`Resource` per API model, set as ``Model.api_resource``. The compiler consults it to
 turn Django's ``Query`` into v1 parameters, and to refuse — before any I/O — what v1 cannot do.
+Its public, documented summary is :class:`Capabilities`, ``Model.api`` (what integrations and
+``docs/orm-lookups.md`` read).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from django.db import NotSupportedError
+from django.db.models import Model
 
 from ..client import Operation, Page, operations, specs
 
@@ -97,6 +102,69 @@ class Resource:
 
     def filtered_fields(self) -> list[str]:
         return sorted({*self.filters, *self.path_fields, *self.defaults})
+
+
+@dataclasses.dataclass(frozen=True)
+class Capabilities:
+    """What an API model's querysets can ask the API (``Model.api``); anything else raises
+    ``NotSupportedError`` (filters) or ``FieldError`` (ordering) before any request.
+
+    ``Run.api.sortable_fields``, ``Run.api.lookups["result_code"]`` (``("exact", "in")``)…
+    Immutable: tuples and read-only mappings.
+    """
+
+    #: Field → the Django lookups ``filter()`` sends with any value, in the resource's order
+    #: (``exact`` on a primary key is always there). Search is not a lookup here: see
+    #: :attr:`searchable_fields`.
+    lookups: Mapping[str, tuple[str, ...]]
+    #: Fields ``order_by()`` accepts, ascending or descending (``"-name"``).
+    sortable_fields: tuple[str, ...]
+    #: Fields the endpoint's one search term matches (case-insensitive substring, any of the
+    #: fields): ``.search(term)``, or ``icontains`` of one term over all of them ORed.
+    searchable_fields: tuple[str, ...]
+    #: Fields every query must filter with ``exact`` (a ready list is per campaign).
+    required_fields: tuple[str, ...] = ()
+    #: Fields whose one expressible filter value is the endpoint's default (``inactive=False``).
+    fixed_values: Mapping[str, object] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    @property
+    def filterable_fields(self) -> tuple[str, ...]:
+        """Every field some ``filter()`` accepts: :attr:`lookups`, then :attr:`fixed_values`."""
+        return (*self.lookups, *(name for name in self.fixed_values if name not in self.lookups))
+
+    def can_filter(self, field: str, lookup: str = "exact") -> bool:
+        return lookup in self.lookups.get(field, ())
+
+    def can_sort(self, field: str) -> bool:
+        """Whether ``order_by(field)`` (or ``"-field"``) is sent to the API."""
+        return field.removeprefix("-") in self.sortable_fields
+
+
+@functools.cache
+def capabilities(model: type[Model]) -> Capabilities:
+    """The :class:`Capabilities` of an API model, from its resource and its primary key."""
+    resource: Resource = model.api_resource  # type: ignore[attr-defined]
+    lookups = {name: tuple(spec.lookups()) for name, spec in resource.filters.items()}
+    for name in resource.path_fields:
+        lookups.setdefault(name, ("exact",))
+    # filter(pk=…) is the detail endpoint, or matched on the list, where no parameter holds it
+    lookups.setdefault(model._meta.pk.name, ("exact",))
+    return Capabilities(
+        lookups=MappingProxyType(lookups),
+        sortable_fields=tuple(resource.sortable),
+        searchable_fields=resource.searched,
+        required_fields=resource.path_fields,
+        fixed_values=MappingProxyType(dict(resource.defaults)),
+    )
+
+
+class CapabilitiesAttribute:
+    """The ``api`` attribute of API models: their :class:`Capabilities`, computed once."""
+
+    def __get__(self, instance: object, owner: type[Model]) -> Capabilities:
+        return capabilities(owner)
 
 
 VCS_TYPE = exact("vcs_type")
