@@ -160,6 +160,12 @@ def capabilities(model: type[Model]) -> Capabilities:
     )
 
 
+def api_of(model: type[Model]) -> Capabilities | None:
+    """``model.api`` for an API model, None for any other model."""
+    api = getattr(model, "api", None)
+    return api if isinstance(api, Capabilities) else None
+
+
 class CapabilitiesAttribute:
     """The ``api`` attribute of API models: their :class:`Capabilities`, computed once."""
 

@@ -1,0 +1,150 @@
+"""Django REST framework over API models: the ordering, search and paging the API can do.
+
+* :class:`ApiOrderingFilter`: DRF's ``OrderingFilter`` whose ``ordering_fields`` default to the
+  fields the API sorts (``Model.api.sortable_fields``); a term outside the allowed fields is a
+  400 listing them (DRF's would drop it, or, for a field the API cannot sort, raise
+  ``FieldError``: a 500).
+* :class:`ApiSearchFilter`: the endpoint's one search term ``q`` (``Model.api
+  .searchable_fields``). One word, or one quoted phrase (``?search="fix typo"``), is a search;
+  several terms are a 400: v1 takes one term, and searching them as a phrase would answer
+  another question than DRF's (every term, each in any field).
+* :class:`ApiPageNumberPagination`: DRF's ``PageNumberPagination`` with
+  :class:`~janitor_site_django.paginator.ApiPaginator`: a page and its count from one API call.
+* :class:`ApiModelSerializer`: a ``ModelSerializer`` whose output is the v1 JSON of the object.
+  A plain ``ModelSerializer`` already renders every field under its v1 key and value (enums as
+  their strings, JSON fields as plain JSON, foreign keys as the key) except datetimes, which DRF
+  renders in the current time zone (``TIME_ZONE``) with an offset; this one renders them in
+  UTC with ``Z``, as v1 does.
+
+Filtering: :class:`janitor_site_django.contrib.django_filters.ApiFilterBackend`. Other models
+get DRF's own behaviour from these classes. Needs ``djangorestframework`` (``pip install
+"janitor-site-django[drf]"``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from functools import reduce
+from operator import or_
+from typing import Any
+
+from django.core.exceptions import FieldError, ImproperlyConfigured
+from django.db import NotSupportedError, models
+from django.db.models import Q, QuerySet
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+
+from ..paginator import ApiPaginator
+from ..query.resources import api_of
+
+__all__ = ["ApiModelSerializer", "ApiOrderingFilter", "ApiPageNumberPagination", "ApiSearchFilter"]
+
+
+class ApiOrderingFilter(OrderingFilter):
+    """``?ordering=`` over the fields the API sorts (or the view's ``ordering_fields``, which
+    must be among them); another term is a 400 naming the allowed fields."""
+
+    def get_valid_fields(
+        self, queryset: QuerySet[Any], view: Any, context: Mapping[str, Any] | None = None
+    ) -> list[tuple[str, Any]]:
+        api = api_of(queryset.model)
+        declared = getattr(view, "ordering_fields", self.ordering_fields)
+        if api is None:
+            return super().get_valid_fields(queryset, view, context)
+        if declared is None or declared == "__all__":
+            meta = queryset.model._meta
+            return [(name, meta.get_field(name).verbose_name) for name in api.sortable_fields]
+        valid = super().get_valid_fields(queryset, view, context)
+        unsortable = [name for name, _ in valid if not api.can_sort(name)]
+        if unsortable:
+            raise ImproperlyConfigured(
+                f"{type(view).__name__}.ordering_fields names {', '.join(unsortable)}: the API "
+                f"cannot sort {queryset.model.__name__} by them. It sorts by "
+                f"{', '.join(api.sortable_fields)}."
+            )
+        return valid
+
+    def remove_invalid_fields(
+        self, queryset: QuerySet[Any], fields: Iterable[str], view: Any, request: Request
+    ) -> list[str]:
+        if api_of(queryset.model) is None:
+            return super().remove_invalid_fields(queryset, fields, view, request)
+        valid = [name for name, _ in self.get_valid_fields(queryset, view, {"request": request})]
+        terms = [term for term in fields if term]  # "a,,b": DRF skips the empty term too
+        refused = [term for term in terms if term.removeprefix("-") not in valid]
+        if refused:
+            raise ValidationError(
+                {
+                    self.ordering_param: [
+                        f"Cannot order by {', '.join(refused)}. Allowed: {', '.join(valid)} "
+                        "(prefix - for descending)."
+                    ]
+                }
+            )
+        return terms
+
+
+class ApiSearchFilter(SearchFilter):
+    """``?search=``: the endpoint's one term ``q``, over the fields the API searches; several
+    terms are a 400. A view's ``search_fields`` must be those fields (as ``icontains`` paths:
+    ``codebase__name``)."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> Any:
+        if api_of(queryset.model) is None:
+            return super().filter_queryset(request, queryset, view)
+        terms = self.get_search_terms(request)
+        if len(terms) > 1:
+            raise ValidationError(
+                {
+                    self.search_param: [
+                        f"The API searches for one term, not {len(terms)}: search for one "
+                        f'word, or put the phrase in quotes ("{" ".join(terms)}").'
+                    ]
+                }
+            )
+        fields = self.get_search_fields(view, request)
+        if not terms:
+            return queryset
+        if not fields:
+            return queryset.search(terms[0])  # type: ignore[attr-defined]
+        self._check_fields(queryset, view, fields)
+        return super().filter_queryset(request, queryset, view)  # compiled into q
+
+    def _check_fields(self, queryset: QuerySet[Any], view: Any, fields: Sequence[str]) -> None:
+        """DRF's OR of the fields' lookups must be the API's search (checked before any I/O)."""
+        lookups = [self.construct_search(str(field), queryset) for field in fields]
+        try:
+            queryset.filter(reduce(or_, (Q(**{lookup: "term"}) for lookup in lookups)))
+        except (NotSupportedError, FieldError) as error:
+            raise ImproperlyConfigured(
+                f"{type(view).__name__}.search_fields cannot be searched through the API: "
+                f"{error} (leave search_fields unset to search the API's fields)."
+            ) from error
+
+
+class ApiPageNumberPagination(PageNumberPagination):
+    """DRF's page-number pagination, one API call a page (the count comes with the page)."""
+
+    django_paginator_class = ApiPaginator
+
+
+class _UtcDateTimeField(serializers.DateTimeField):
+    """Rendered in UTC (``…Z``), as v1 renders timestamps, whatever ``TIME_ZONE`` is."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("default_timezone", dt.timezone.utc)
+        super().__init__(**kwargs)
+
+
+class ApiModelSerializer(serializers.ModelSerializer[Any]):
+    """A ``ModelSerializer`` rendering an API model as its v1 JSON (``fields = "__all__"``: every
+    v1 key)."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: _UtcDateTimeField,
+    }
