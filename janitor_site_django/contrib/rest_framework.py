@@ -39,6 +39,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 
 from ..paginator import ApiPaginator
+from ..query import ApiQuerySet
 from ..query.resources import api_of
 
 __all__ = ["ApiModelSerializer", "ApiOrderingFilter", "ApiPageNumberPagination", "ApiSearchFilter"]
@@ -94,7 +95,7 @@ class ApiSearchFilter(SearchFilter):
     ``codebase__name``)."""
 
     def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> Any:
-        if api_of(queryset.model) is None:
+        if not isinstance(queryset, ApiQuerySet):
             return super().filter_queryset(request, queryset, view)
         terms = self.get_search_terms(request)
         if len(terms) > 1:
@@ -110,7 +111,7 @@ class ApiSearchFilter(SearchFilter):
         if not terms:
             return queryset
         if not fields:
-            return queryset.search(terms[0])  # type: ignore[attr-defined]
+            return queryset.search(terms[0])
         self._check_fields(queryset, view, fields)
         return super().filter_queryset(request, queryset, view)  # compiled into q
 
