@@ -26,7 +26,6 @@ from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import NotSupportedError, models
 from django.db.models import QuerySet
 from django_filters.constants import ALL_FIELDS
-from django_filters.filterset import FILTER_FOR_DBFIELD_DEFAULTS
 from django_filters.rest_framework import DjangoFilterBackend
 
 from ..query import ApiQuerySet, Capabilities
@@ -44,12 +43,6 @@ class ApiFilterSet(django_filters.FilterSet):
 
     if TYPE_CHECKING:  # set on each class by django-filter's metaclass; the stubs omit it
         _meta: Any
-
-    FILTER_DEFAULTS = {
-        **FILTER_FOR_DBFIELD_DEFAULTS,
-        # by key: a ModelChoiceFilter would list every row of the related API model
-        models.ForeignKey: {"filter_class": django_filters.CharFilter},
-    }
 
     @classmethod
     def get_fields(cls) -> dict[str, Any]:  # field → lookups (the stubs say model fields)
@@ -78,6 +71,14 @@ class ApiFilterSet(django_filters.FilterSet):
             )
         exclude = cls._meta.exclude or ()
         return OrderedDict((name, ls) for name, ls in wanted.items() if name not in exclude)
+
+    @classmethod
+    def filter_for_lookup(cls, field: Any, lookup_type: str) -> Any:
+        """django-filter's, with an API model's foreign keys filtered as their key (a
+        ``ModelChoiceFilter`` would list every row of the related API model)."""
+        if field.is_relation and api_of(cls._meta.model) is not None:
+            field = field.target_field
+        return super().filter_for_lookup(field, lookup_type)
 
     @classmethod
     def get_filters(cls) -> OrderedDict[str, django_filters.Filter]:
