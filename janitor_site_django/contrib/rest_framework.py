@@ -16,6 +16,10 @@
   renders in the current time zone (``TIME_ZONE``) with an offset; this one renders them in
   UTC with ``Z``, as v1 does.
 
+* :func:`exception_handler`: DRF's, and a failed API call answers as what went wrong (401,
+  403, 404, 409, 429 as the service said; 503 when it cannot be reached, 504 past the deadline,
+  502 otherwise) with the service's reason and request id, never as a 500.
+
 Filtering: :class:`janitor_site_django.contrib.django_filters.ApiFilterBackend`. Other models
 get DRF's own behaviour from these classes. Needs ``djangorestframework`` (``pip install
 "janitor-site-django[drf]"``).
@@ -24,6 +28,8 @@ get DRF's own behaviour from these classes. Needs ``djangorestframework`` (``pip
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from functools import reduce
 from operator import or_
@@ -37,12 +43,27 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
 
+from .. import exceptions
+from ..client import current_user_token
 from ..paginator import ApiPaginator
 from ..query import ApiQuerySet
 from ..query.resources import api_of
 
-__all__ = ["ApiModelSerializer", "ApiOrderingFilter", "ApiPageNumberPagination", "ApiSearchFilter"]
+__all__ = [
+    "ApiModelSerializer",
+    "ApiOrderingFilter",
+    "ApiPageNumberPagination",
+    "ApiSearchFilter",
+    "exception_handler",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Statuses of the service that are the caller's own answer, passed on as they are.
+_CALLERS = (403, 404, 409, 429)
 
 
 class ApiOrderingFilter(OrderingFilter):
@@ -149,3 +170,44 @@ class ApiModelSerializer(serializers.ModelSerializer[Any]):
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: _UtcDateTimeField,
     }
+
+
+def _status(error: exceptions.JanitorSiteError) -> int:
+    if isinstance(error, exceptions.APIError):
+        if error.status in _CALLERS:
+            return error.status
+        if error.status == 401 and current_user_token() is not None:
+            return 401  # the user's own token was refused (the service token's is ours: 502)
+        if isinstance(error, exceptions.Unavailable):
+            return 503
+    if isinstance(error, exceptions.Timeout):
+        return 504
+    if isinstance(error, exceptions.TransportError):
+        return 503
+    return 502
+
+
+def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
+    """DRF's exception handler, with API failures answered as what went wrong instead of a
+    500: ``REST_FRAMEWORK = {"EXCEPTION_HANDLER":
+    "janitor_site_django.contrib.rest_framework.exception_handler"}``."""
+    if not isinstance(exc, exceptions.JanitorSiteError):
+        return drf_exception_handler(exc, context)
+    status = _status(exc)
+    if isinstance(exc, exceptions.APIError):
+        body = {"detail": exc.reason, "code": exc.code}
+    elif isinstance(exc, exceptions.TransportError):
+        body = {"detail": "The Janitor site service could not be reached.", "code": "unavailable"}
+    else:
+        body = {"detail": "The Janitor site service gave an answer that could not be read.",
+                "code": "bad_gateway"}  # fmt: skip
+    request_id = getattr(exc, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    response = Response(body, status=status)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        response["Retry-After"] = str(math.ceil(retry_after))
+    if status >= 500:
+        logger.warning("Janitor site API call failed: %s", exc)
+    return response
