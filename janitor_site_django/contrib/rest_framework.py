@@ -187,7 +187,7 @@ def _status(error: exceptions.JanitorSiteError) -> int:
     return 502
 
 
-def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's exception handler, with API failures answered as what went wrong instead of a
     500: ``REST_FRAMEWORK = {"EXCEPTION_HANDLER":
     "janitor_site_django.contrib.rest_framework.exception_handler"}``."""
