@@ -203,8 +203,10 @@ class ApiModelAdmin(_AdminBase):
         allowed: bool = super().has_change_permission(request, obj)
         return allowed and bool(self.api_writable_fields)
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions: dict[str, Any] = super().get_actions(request)
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
+        # Django 6.1 passes action_location (an override without it is deprecated); 5.2 has none.
+        location = {} if action_location is None else {"action_location": action_location}
+        actions: dict[str, Any] = super().get_actions(request, **location)
         actions.pop("delete_selected", None)
         return actions
 
