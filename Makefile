@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test bench lint conformance install clean
+.PHONY: demo test test-django bench lint conformance install clean
 
 $(INSTALLED): pyproject.toml emulator/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ demo: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The Django-facing tests (all but tests/emulator and tests/packaging) on Django 6.0 and 6.1, each
+# in its own .venv-django<series> (scripts/django_matrix.py); `make test` covers Django 5.2 LTS.
+# One series: make test-django DJANGO=6.1.
+test-django:
+	$(PYTHON) scripts/django_matrix.py $(DJANGO) -- $(PYTEST_ARGS)
 
 # The ORM against Django's own on the same rows: 3,400 drawn cases per model (20,400 in all), from
 # a random seed, printed (replay: JANITOR_CONFORMANCE_SEED=<seed> make conformance).
@@ -44,4 +50,4 @@ lint: $(INSTALLED)
 	$(BIN)/python scripts/unasync.py --check
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-django* data .pytest_cache .mypy_cache .ruff_cache
