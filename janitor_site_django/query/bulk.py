@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import django
 from django.db import NotSupportedError
 from django.db.models import QuerySet
 from django.db.models.query import ModelIterable
@@ -26,7 +27,12 @@ def batches(queryset: Q, id_list: Any, field_name: str) -> tuple[list[Q], set[An
     if queryset.query.is_sliced:
         raise TypeError("Cannot use 'limit' or 'offset' with in_bulk().")
     if queryset._iterable_class is not ModelIterable:
-        raise TypeError("in_bulk() cannot be used with values() or values_list().")
+        if django.VERSION < (6, 1):
+            raise TypeError("in_bulk() cannot be used with values() or values_list().")
+        raise NotSupportedError(  # Django 6.1 maps keys to the rows; not done here yet
+            f"{model.__name__}: in_bulk() after values() or values_list() is not supported by "
+            "the API models. Call in_bulk() on the queryset itself, then read the fields."
+        )
     pk = model._meta.pk
     assert pk is not None
     if field_name not in ("pk", pk.name):

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+import django
 from django.db import NotSupportedError
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable
@@ -27,6 +28,11 @@ M = TypeVar("M", bound=Model)
 #: ``iterator()``'s ``chunk_size`` when given none: v1's largest page (a request asks for up to
 #: ``JANITOR_SITE_PAGE_SIZE`` items), so a walk makes few requests and holds one page of results.
 ITERATOR_CHUNK = 1000
+
+
+#: Django 6.1's ``first()``/``last()`` leave a queryset whose ordering ``order_by()`` cleared
+#: unordered (5.2 sorts it by pk); ``afirst()``/``alast()`` follow the running Django.
+UNORDERED_EDGES = django.VERSION >= (6, 1)
 
 
 def _chunk(chunk_size: int | None) -> int:
@@ -380,8 +386,15 @@ class ApiQuerySet(QuerySet[M]):
             return super().latest(*fields)
         return self._earliest(*flipped)  # type: ignore[attr-defined,no-any-return]
 
+    def _edge(self, last: bool) -> ApiQuerySet[M]:
+        """What ``first()``/``last()`` read the first object of, as the running Django decides:
+        unordered by pk sorts by it, except (Django 6.1) after ``order_by()`` cleared it."""
+        if self.ordered or (UNORDERED_EDGES and not self.query.default_ordering):
+            return self.reverse() if last else self
+        return self.order_by("-pk" if last else "pk")
+
     async def afirst(self) -> M | None:
-        queryset = self if self.ordered else self.order_by("pk")
+        queryset = self._edge(last=False)
         if queryset._result_cache is not None:  # as first() reads it, through queryset[:1]
             return queryset._result_cache[0] if queryset._result_cache else None
         async for obj in queryset[:1]:
@@ -389,7 +402,7 @@ class ApiQuerySet(QuerySet[M]):
         return None
 
     async def alast(self) -> M | None:
-        queryset = self.reverse() if self.ordered else self.order_by("-pk")
+        queryset = self._edge(last=True)
         async for obj in queryset[:1]:
             return obj
         return None

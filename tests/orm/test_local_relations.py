@@ -7,6 +7,7 @@ import json
 import pickle
 from typing import Any
 
+import django
 import pytest
 from django.core import serializers
 from django.core.exceptions import FieldError, ValidationError
@@ -86,11 +87,23 @@ def test_select_related_makes_no_join_and_one_call(
     names = bookmarks(wire, 10)
     with django_assert_num_queries(2) as queries:
         loaded = list(Bookmark.objects.select_related("codebase").order_by("pk"))
-        loaded_all = list(Bookmark.objects.select_related().order_by("pk"))
+        loaded_too = list(Bookmark.objects.select_related("codebase").order_by("pk"))
     assert all("JOIN" not in query["sql"] for query in queries.captured_queries)
     with assert_num_api_calls(1):  # both lists were loaded one after the other: one group
         assert [b.codebase.name for b in loaded] == names
-        assert [b.codebase.name for b in loaded_all] == names
+        assert [b.codebase.name for b in loaded_too] == names
+
+
+@pytest.mark.skipif(django.VERSION >= (6, 1), reason="select_related() is deprecated in 6.1")
+def test_select_related_of_every_relation_makes_no_join(
+    wire: Wire, django_assert_num_queries: Any
+) -> None:
+    names = bookmarks(wire, 3)
+    with django_assert_num_queries(1) as queries:
+        loaded = list(Bookmark.objects.select_related().order_by("pk"))
+    assert "JOIN" not in queries.captured_queries[0]["sql"]
+    with assert_num_api_calls(1):
+        assert [b.codebase.name for b in loaded] == names
 
 
 def test_a_group_stops_at_max_peers(wire: Wire, monkeypatch: pytest.MonkeyPatch) -> None:
