@@ -236,7 +236,8 @@ class ApiObjectDescriptor:
                     together.append(peer)
         keys = {getattr(peer, field.attname) for peer in together}
         if len(keys) == 1:
-            found = {getattr(instance, field.attname): manager.get(pk=next(iter(keys)))}
+            (key,) = keys
+            found = {key: manager.get(pk=key)}
         else:
             found = manager.in_bulk(list(keys))
         if peers is not None:
